@@ -1,0 +1,31 @@
+# The README's two commands: `make run` and `make test`. CI runs `make test` (see .ci/run).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install lint format bench demo
+
+$(BIN)/pulsekit: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+install: $(BIN)/pulsekit
+
+## Install PulseKit and start it on http://127.0.0.1:4000 with SQLite under ./data
+run: install
+	$(BIN)/pulsekit serve --host 127.0.0.1 --port 4000 --data-dir ./data
+
+## Install everything the tests need (system packages included) and run every test
+test:
+	bash scripts/test.sh
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python benchmarks/ingest.py

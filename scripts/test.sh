@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one test command (`make test`, called by .ci/run): installs what the tests need, then
+# runs the linter and every test suite. Any failure fails the whole run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-test-deps.sh
+
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+echo "==> server tests"
+.venv/bin/pytest -q tests

@@ -15,6 +15,7 @@ from nicegui import app as ui_app
 from nicegui import ui
 
 from . import __version__, pages
+from .alerts.engine import AlertEngine
 from .api import api_router
 from .api.errors import install_error_handlers
 from .api.middleware import BodySizeLimit
@@ -40,6 +41,9 @@ def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
         scheduler.add_job(
             services.flush_key_use, 'interval', seconds=settings.key_touch_interval_s, max_instances=1, coalesce=True
         )
+        alerts = AlertEngine(services)
+        alerts.start(scheduler)
+        services.extras['alerts'] = alerts
         scheduler.start()
         services.extras['scheduler'] = scheduler
         log.info('PulseKit %s ready on %s', __version__, settings.public_url)
@@ -51,6 +55,9 @@ def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
         scheduler = services.extras.get('scheduler')
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        alerts = services.extras.get('alerts')
+        if alerts is not None:
+            alerts.stop_sync()
         services.close()  # drains the writer: every accepted request is committed
 
     ui_app.on_startup(startup)

@@ -35,6 +35,10 @@ class Settings:
     retention_days: int = 30  # default for new projects, days
     key_cache_ttl_s: float = 5.0  # how long a verified key is trusted without a lookup, seconds
     key_touch_interval_s: float = 60.0  # how often last_used_at is written, seconds
+    alert_eval_interval_s: float = 10.0  # threshold rules are evaluated on this grid, seconds
+    webhook_dispatch_interval_s: float = 1.0  # how often due webhook deliveries are looked for, seconds
+    # waits between webhook attempts after the first (immediate) one, seconds: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 1 d
+    webhook_retry_delays_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 86400)
     extra: dict = field(default_factory=dict, compare=False)  # room for features to pass test-only knobs
 
     @property
@@ -89,6 +93,26 @@ def _float(env: dict, name: str, default: float) -> float:
     return value
 
 
+def _positive(env: dict, name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise ConfigError(f'{name}={value} must be above 0; set it to e.g. {default}')
+    return value
+
+
+def _delays(env: dict, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(','))
+    except ValueError:
+        raise ConfigError(f'{name}={raw!r}: give comma-separated seconds, e.g. 5,300,1800') from None
+    if not values or any(v < 0 for v in values):
+        raise ConfigError(f'{name}={raw!r}: give one or more non-negative numbers of seconds, e.g. 5,300,1800')
+    return values
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from environment variables (see docs/operations.md for the list)."""
     env = dict(os.environ if env is None else env)
@@ -112,4 +136,6 @@ def load_settings(env: dict | None = None) -> Settings:
         rate_limit_events_per_s=_float(env, 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S', 10_000.0),
         rate_limit_burst_events=_int(env, 'PULSEKIT_RATE_LIMIT_BURST_EVENTS', 20_000, minimum=1),
         retention_days=_int(env, 'PULSEKIT_RETENTION_DAYS', 30, minimum=1),
+        alert_eval_interval_s=_positive(env, 'PULSEKIT_ALERT_EVAL_INTERVAL_S', 10.0),
+        webhook_retry_delays_s=_delays(env, 'PULSEKIT_WEBHOOK_RETRY_DELAYS_S', Settings.webhook_retry_delays_s),
     )

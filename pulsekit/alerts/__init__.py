@@ -1,0 +1,1 @@
+"""Alerts: rules, evaluation, the webhook outbox and its dispatcher (no FastAPI or NiceGUI here)."""

@@ -1,0 +1,130 @@
+"""Alerting inside a running instance: evaluators and the dispatcher, wired to the bus and the scheduler.
+
+Commit summaries arrive on the loop; they are queued and evaluated in a worker thread by one
+drain task at a time, so a burst of commits becomes a few evaluations, never a pile of
+threads, and nothing runs on the request path. Firings are written on the writer thread
+(one transaction each) and the dispatcher is woken at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import datetime
+
+from ..bus import CommitSummary
+from ..instance_settings import public_url
+from ..models import now_utc
+from . import evaluate, outbox
+from .dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_SUMMARIES = 10_000  # beyond this, summaries are dropped with a warning (the writer is far ahead)
+
+
+class AlertEngine:
+    def __init__(self, services, *, clock=now_utc):
+        self.services = services
+        self.settings = services.settings
+        self._clock = clock
+        self.dispatcher = Dispatcher(
+            services.writer.run_task, retry_delays_s=self.settings.webhook_retry_delays_s, clock=clock
+        )
+        self._pending: list[CommitSummary] = []
+        self._drain_task: asyncio.Task | None = None
+        self._unsubscribe = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, scheduler=None) -> None:
+        """Subscribe to commits and add the threshold and dispatcher jobs (call on the loop)."""
+        self._unsubscribe = self.services.bus.subscribe(self.on_commit, loop=asyncio.get_running_loop())
+        if scheduler is not None:
+            scheduler.add_job(
+                self.run_thresholds, 'interval', seconds=self.settings.alert_eval_interval_s,
+                max_instances=1, coalesce=True, id='alerts-thresholds', next_run_time=self._clock(),
+            )  # fmt: skip
+            scheduler.add_job(
+                self.dispatcher.run_due, 'interval', seconds=self.settings.webhook_dispatch_interval_s,
+                max_instances=1, coalesce=True, id='alerts-dispatcher', next_run_time=self._clock(),
+            )  # fmt: skip
+
+    async def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        await self.dispatcher.close()
+
+    # -- new_error and pattern: on commit ------------------------------------------------------
+    def on_commit(self, summary: CommitSummary) -> None:
+        """Bus callback (on the loop): queue the summary and make sure a drain task runs."""
+        if len(self._pending) >= MAX_PENDING_SUMMARIES:
+            log.warning('alert evaluation is behind; dropping a commit summary of %d events', len(summary.events))
+            return
+        self._pending.append(summary)
+        if self._drain_task is None or self._drain_task.done():
+            self._drain_task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                triggers = await asyncio.to_thread(evaluate.match_commits, batch, self._clock())
+                await self.fire(triggers)
+            except Exception:  # a task boundary: never let one bad evaluation stop alerting
+                log.exception('evaluating alert rules for %d commits failed', len(batch))
+
+    # -- threshold: on the grid ------------------------------------------------------------
+    async def run_thresholds(self, now: datetime | None = None) -> int:
+        """Evaluate threshold rules at the current grid point; returns how many fired."""
+        now = now or self._clock()
+        try:
+            triggers = await asyncio.to_thread(evaluate.evaluate_thresholds, now, self.settings.alert_eval_interval_s)
+            return len(await self.fire(triggers, now=now))
+        except Exception:
+            log.exception('evaluating threshold rules failed')
+            return 0
+
+    # -- firing ----------------------------------------------------------------------------
+    async def fire(self, triggers: list[tuple[int, outbox.Trigger]], now: datetime | None = None) -> list[int]:
+        """Write firings (deduped, cooldown-checked) with their deliveries; wake the dispatcher."""
+        if not triggers:
+            return []
+        now = now or self._clock()
+        settings = self.settings
+
+        def write() -> list[int]:
+            base = public_url(settings)
+            ids = [outbox.record_firing(rule_id, t, now=now, base_url=base) for rule_id, t in triggers]
+            return [i for i in ids if i is not None]
+
+        fired = await asyncio.wrap_future(self.services.writer.run_task(write))
+        if fired:
+            self.dispatcher.wake()
+        return fired
+
+    async def send_test(self, rule_id: int) -> int:
+        """Queue a test webhook for a rule (ignores cooldown and enabled); returns the firing id."""
+        now = self._clock()
+        sample = {
+            'id': '00000000-0000-4000-8000-000000000000',
+            'type': 'error',
+            'level': 'error',
+            'message': 'This is a test notification from PulseKit.',
+            'timestamp': now,
+        }
+        trigger = outbox.Trigger(f'test:{secrets.token_hex(8)}', [sample], 1, now, now)
+        settings = self.settings
+
+        def write():
+            return outbox.record_firing(rule_id, trigger, now=now, base_url=public_url(settings), test=True)
+
+        firing_id = await asyncio.wrap_future(self.services.writer.run_task(write))
+        self.dispatcher.wake()
+        return firing_id
+
+    def stop_sync(self) -> None:
+        """Shut-down hook variant: stop listening; pending deliveries stay in the outbox for the next start."""
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None

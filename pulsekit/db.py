@@ -7,6 +7,7 @@ dialect-specific pieces (`json_text`, `dialect`).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import peewee as pw
@@ -38,8 +39,18 @@ def open_database(settings: Settings) -> pw.Database:
     else:
         path = Path(settings.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # New SQLite databases start with incremental auto-vacuum so retention can hand space back.
-        db = pw.SqliteDatabase(str(path), pragmas={'auto_vacuum': 'incremental', **SQLITE_PRAGMAS})
+        if not path.exists() or path.stat().st_size == 0:
+            # New SQLite databases start with incremental auto-vacuum so retention can hand space back.
+            # Set once, at creation and before WAL mode (which freezes it), not as a per-connection
+            # pragma: on an existing database that pragma takes the write lock, so every new reader
+            # thread's connection made the writer's open transaction fail with "database is locked".
+            conn = sqlite3.connect(path)
+            try:
+                conn.execute('PRAGMA auto_vacuum = incremental')
+                conn.execute('PRAGMA journal_mode = wal')
+            finally:
+                conn.close()
+        db = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database_proxy.initialize(db)
     return db
 

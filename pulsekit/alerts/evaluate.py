@@ -114,9 +114,11 @@ def _new_error_triggers(rule: AlertRule, events: list[dict], new_issues: set[int
 
 
 def _pattern_triggers(rule: AlertRule, events: list[dict], full: dict[str, str], now: datetime):
-    matched = [
-        e for e in events if pattern_matches(rule.condition_config, full.get(e['id'], _summary_text(e)), e.get('type'))
-    ]
+    matched = []
+    for event in events:
+        text = full.get(event['id'], _summary_text(event))
+        if pattern_matches(rule.condition_config, text, event.get('type')):
+            matched.append({**event, 'message': text})
     if not matched:
         return []
     # Keyed by cooldown bucket: a storm inside one cooldown period is one firing, even across a restart.

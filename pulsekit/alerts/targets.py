@@ -65,11 +65,11 @@ def refusal_reason(address: Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return refusal_reason(address.ipv4_mapped)
     for attribute, label in (
+        ('is_unspecified', 'unspecified'),
         ('is_loopback', 'loopback'),
         ('is_link_local', 'link-local'),
-        ('is_private', 'private'),
         ('is_multicast', 'multicast'),
-        ('is_unspecified', 'unspecified'),
+        ('is_private', 'private'),
         ('is_reserved', 'reserved'),
     ):
         if getattr(address, attribute):

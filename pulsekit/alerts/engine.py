@@ -33,6 +33,7 @@ class AlertEngine:
             services.writer.run_task, retry_delays_s=self.settings.webhook_retry_delays_s, clock=clock
         )
         self._pending: list[CommitSummary] = []
+        self._in_progress: list[CommitSummary] = []
         self._drain_task: asyncio.Task | None = None
         self._unsubscribe = None
 
@@ -68,11 +69,14 @@ class AlertEngine:
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            self._in_progress = batch
             try:
                 triggers = await asyncio.to_thread(evaluate.match_commits, batch, self._clock())
                 await self.fire(triggers)
             except Exception:  # a task boundary: never let one bad evaluation stop alerting
                 log.exception('evaluating alert rules for %d commits failed', len(batch))
+            finally:
+                self._in_progress = []
 
     # -- threshold: on the grid ------------------------------------------------------------
     async def run_thresholds(self, now: datetime | None = None) -> int:
@@ -123,8 +127,24 @@ class AlertEngine:
         self.dispatcher.wake()
         return firing_id
 
-    def stop_sync(self) -> None:
-        """Shut-down hook variant: stop listening; pending deliveries stay in the outbox for the next start."""
+    def stop_sync(self, timeout_s: float = 5.0) -> None:
+        """Shut-down hook (synchronous, the loop is blocked): stop listening and evaluate what is still queued,
+        so events acknowledged just before a graceful stop still fire. Pending deliveries stay in the outbox.
+        A batch that was mid-evaluation is evaluated again; window keys make that harmless."""
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
+        batch, self._pending = [*self._in_progress, *self._pending], []
+        if not batch or not self.services.writer.is_running:
+            return
+        try:
+            triggers = evaluate.match_commits(batch, self._clock())
+            if triggers:
+                now, base = self._clock(), public_url(self.settings)
+
+                def write():
+                    return [outbox.record_firing(rule_id, t, now=now, base_url=base) for rule_id, t in triggers]
+
+                self.services.writer.run_task(write).result(timeout_s)
+        except Exception:
+            log.exception('evaluating %d queued commits at shutdown failed', len(batch))

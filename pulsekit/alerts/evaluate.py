@@ -212,7 +212,9 @@ def preview_rule(
         step = max(1, int(interval_s * 1000))
         first_tick = to_millis(since) // step * step + step
         candidates = []
-        for tick in range(first_tick, to_millis(now) + 1, step):
+        # The grid points of the last 24 h, plus "now": events since the last grid point count too.
+        ticks = [*range(first_tick, to_millis(now) + 1, step), to_millis(now) + 1]
+        for tick in ticks:
             count = bisect.bisect_left(stamps, tick) - bisect.bisect_left(stamps, tick - window_ms)
             if count > config['threshold']:
                 candidates.append(tick)

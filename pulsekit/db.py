@@ -39,20 +39,22 @@ def open_database(settings: Settings) -> pw.Database:
     else:
         path = Path(settings.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.stat().st_size == 0:
-            # New SQLite databases start with incremental auto-vacuum so retention can hand space back.
-            # Set once, at creation and before WAL mode (which freezes it), not as a per-connection
-            # pragma: on an existing database that pragma takes the write lock, so every new reader
-            # thread's connection made the writer's open transaction fail with "database is locked".
-            conn = sqlite3.connect(path)
-            try:
-                conn.execute('PRAGMA auto_vacuum = incremental')
-                conn.execute('PRAGMA journal_mode = wal')
-            finally:
-                conn.close()
+        if not path.exists():
+            _create_sqlite_file(path)
         db = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database_proxy.initialize(db)
     return db
+
+
+def _create_sqlite_file(path: Path) -> None:
+    # auto_vacuum can only be chosen before the first page is written (and before WAL mode), so a new
+    # file gets it here; not as a connection pragma, which on an existing file takes the write lock.
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute('PRAGMA auto_vacuum = INCREMENTAL')
+        conn.execute('PRAGMA journal_mode = WAL')
+    finally:
+        conn.close()
 
 
 def _unwrap(db: pw.Database | pw.DatabaseProxy) -> pw.Database:

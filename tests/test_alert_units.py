@@ -180,3 +180,18 @@ def test_chat_formats_carry_the_headline_events_and_link():
     assert discord['content'].startswith('Checkout errors fired in Shop')
     assert discord['embeds'][0]['url'] == PAYLOAD['url'] and 'card declined' in discord['embeds'][0]['description']
     assert render_body('json', PAYLOAD) is PAYLOAD
+
+
+def test_the_receiver_example_in_the_protocol_doc_verifies_our_signatures():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / 'docs' / 'protocol.md').read_text()
+    alerts = doc[doc.index('## Alerts') : doc.index('## Grouping')]
+    [snippet] = re.findall(r'```python\n(.*?)```', alerts, re.S)
+    namespace: dict = {}
+    exec(snippet, namespace)
+    secret, body = signing.generate_secret(), b'{"alert": {}}'
+    headers = signing.signed_headers(secret, 'msg_1', int(time.time()), body)
+    assert namespace['verify'](secret, headers, body) is True
+    assert namespace['verify'](secret, headers, body + b' ') is False

@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +34,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
 SUMMARY_MESSAGE_CHARS = 300
+HOUR_MS = 3_600_000  # rollup bucket, milliseconds
 
 
 @dataclass
@@ -207,8 +208,32 @@ class Writer:
             placeholders = ', '.join([self.db.param] * len(EVENT_COLUMNS))
             sql = f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING'
             self.db.cursor().executemany(sql, rows)
+            self._count(project_id, fresh)
         summaries = [self._summary(project_id, e, issue_ids.get(e.get('_fingerprint'))) for e in fresh]
         return [str(e['id']) for e in events], summaries
+
+    def _count(self, project_id: int, events: list[dict]) -> None:
+        """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""
+        levels: Counter = Counter()
+        tags: Counter = Counter()
+        for event in events:
+            hour = event['timestamp'] // HOUR_MS * HOUR_MS
+            levels[hour, event['level']] += 1
+            for key, value in (event['tags'] or {}).items():
+                tags[hour, key, value] += 1
+        p = self.db.param
+        self.db.cursor().executemany(
+            f'INSERT INTO event_counts_hourly (project_id, hour, level, count) VALUES ({p}, {p}, {p}, {p}) '
+            'ON CONFLICT (project_id, hour, level) DO UPDATE SET count = event_counts_hourly.count + excluded.count',
+            [(project_id, hour, level, n) for (hour, level), n in levels.items()],
+        )
+        if tags:
+            self.db.cursor().executemany(
+                f'INSERT INTO tag_counts_hourly (project_id, hour, key, value, count) VALUES ({p}, {p}, {p}, {p}, {p}) '
+                'ON CONFLICT (project_id, hour, key, value) '
+                'DO UPDATE SET count = tag_counts_hourly.count + excluded.count',
+                [(project_id, hour, key, value, n) for (hour, key, value), n in tags.items()],
+            )
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()

@@ -10,6 +10,7 @@ where the last process stopped (at worst one attempt is repeated, and the stable
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
 import logging
 import time
@@ -20,6 +21,7 @@ import httpx
 import orjson
 
 from .. import __version__
+from ..errors import Overloaded
 from ..instance_settings import get_setting
 from ..models import AlertFiring, AlertRule, WebhookDelivery, now_utc
 from . import outbox
@@ -74,8 +76,7 @@ class Dispatcher:
         )
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self.cancel()
         await self._client.aclose()
 
     def wake(self) -> None:
@@ -86,6 +87,12 @@ class Dispatcher:
 
     async def run_due(self) -> int:
         """Send every due delivery that is not already being sent; returns how many attempts were made."""
+        try:
+            return await self._run_due()
+        except asyncio.CancelledError:  # shutdown: whatever was not recorded stays pending in the outbox
+            return 0
+
+    async def _run_due(self) -> int:
         try:
             due = await asyncio.to_thread(outbox.due_deliveries, self._clock(), MAX_PER_RUN)
         except Exception:
@@ -101,9 +108,18 @@ class Dispatcher:
             self._in_flight.difference_update(d.id for d in due)
         return len(due)
 
+    def cancel(self) -> None:
+        """Stop woken runs (shutdown); an attempt cut short is simply made again after the restart."""
+        for task in list(self._tasks):
+            task.cancel()
+
     async def _deliver(self, delivery_id: int) -> None:
         try:
             await self._attempt(delivery_id)
+        except (asyncio.CancelledError, concurrent.futures.CancelledError):
+            log.info('webhook delivery %s interrupted by shutdown; it stays pending', delivery_id)
+        except Overloaded:  # the writer is shutting down: the row keeps its state for the next start
+            log.info('webhook delivery %s not recorded: shutting down; it stays pending', delivery_id)
         except Exception:  # a task boundary: log with context; the row keeps its state and is retried
             log.exception('webhook delivery %s failed unexpectedly', delivery_id)
 

@@ -56,6 +56,11 @@ class AlertEngine:
             self._unsubscribe()
         await self.dispatcher.close()
 
+    @property
+    def is_idle(self) -> bool:
+        """No commit summary is waiting for or under evaluation."""
+        return not self._pending and not self._in_progress and (self._drain_task is None or self._drain_task.done())
+
     # -- new_error and pattern: on commit ------------------------------------------------------
     def on_commit(self, summary: CommitSummary) -> None:
         """Bus callback (on the loop): queue the summary and make sure a drain task runs."""
@@ -134,6 +139,7 @@ class AlertEngine:
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
+        self.dispatcher.cancel()
         batch, self._pending = [*self._in_progress, *self._pending], []
         if not batch or not self.services.writer.is_running:
             return

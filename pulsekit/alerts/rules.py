@@ -268,3 +268,29 @@ def rule_to_dict(rule: AlertRule, status: str | None = None) -> dict:
         'inserted_at': format_time(rule.inserted_at),
         'status': status,
     }
+
+
+def _duration(seconds: int) -> str:
+    for size, unit in ((86400, 'd'), (3600, 'h'), (60, 'min')):
+        if seconds >= size and seconds % size == 0:
+            return f'{seconds // size} {unit}'
+    return f'{seconds} s'
+
+
+def describe_condition(rule_type: str, config: dict) -> str:
+    """One line a person reads: 'more than 10 error events in 5 min', 'new issues and regressions', …"""
+    if rule_type == 'threshold':
+        filters = [', '.join(config.get('level') or [])] if config.get('level') else []
+        filters += [f'type {config["type"]}'] if config.get('type') else []
+        filters += [f'env {config["environment"]}'] if config.get('environment') else []
+        filters += [f'{k}={v}' for k, v in (config.get('tags') or {}).items()]
+        where = f' ({"; ".join(filters)})' if filters else ''
+        return f'more than {config["threshold"]:,} events in {_duration(config["window_s"])}{where}'
+    if rule_type == 'new_error':
+        return 'new issues and regressions' if config.get('include_regressions') else 'new issues'
+    text = f'message matches /{config["pattern"]}/'
+    return text + (f' and type matches /{config["type_pattern"]}/' if config.get('type_pattern') else '')
+
+
+def describe_cooldown(seconds: int) -> str:
+    return 'no cooldown' if seconds == 0 else f'cooldown {_duration(seconds)}'

@@ -3,7 +3,7 @@
 from nicegui.testing import User
 
 from pulsekit.alerts.rules import create_rule, list_rules
-from pulsekit.instance_settings import set_setting
+from pulsekit.instance_settings import get_setting, set_setting
 from pulsekit.models import AlertRule
 
 from .alert_support import Receiver
@@ -69,6 +69,10 @@ async def test_a_private_webhook_target_is_refused_until_allowed(seeded, admin: 
     url = admin.find(marker='rule-url').elements.pop()
     await until(lambda: url.error is not None)
     assert 'private' in url.error and rule_named('Internal') is None
+    admin.find(marker='allow-private').click()  # an admin allows private targets on the page
+    await until(lambda: in_db(get_setting, 'allow_private_webhook_targets') is True)
+    admin.find(marker='rule-save').click()
+    await until(lambda: rule_named('Internal') is not None)
 
 
 async def test_test_webhook_is_sent_and_its_attempt_logged_live(seeded, admin: User):

@@ -140,7 +140,8 @@ def parse_tags(text: str) -> dict[str, str]:
 # -- widgets -------------------------------------------------------------------------------------
 def status_badge(status: str) -> ui.chip:
     color, icon, label = STATUS_STYLE.get(status, STATUS_STYLE['ok'])
-    return ui.chip(label, icon=icon, color=color, text_color='white').props('dense').classes('text-xs shrink-0')
+    chip = ui.chip(label, icon=icon, color=color, text_color='white').props('dense').classes('text-xs shrink-0')
+    return chip.style('min-width: 142px')
 
 
 def set_status(badge: ui.chip, status: str) -> None:
@@ -164,6 +165,7 @@ class AlertsView:
         self.project_id = selected_project_id()
         self.timezone = preferences().get('timezone', 'UTC')
         self.rules: list[dict] = []
+        self.allow_private = False
         self.badges: dict[int, ui.chip] = {}
         self.fired_labels: dict[int, ui.label] = {}
         self.firing_table: ui.table | None = None
@@ -171,6 +173,7 @@ class AlertsView:
 
     async def build(self) -> None:
         allow_private = await run(get_setting, 'allow_private_webhook_targets')
+        self.allow_private = bool(allow_private)
         with ui.row().classes('w-full items-center gap-3'):
             with ui.column().classes('gap-0'):
                 ui.label('Alerts').classes('text-2xl font-semibold')
@@ -280,7 +283,7 @@ class AlertsView:
                 t_history = ui.tab('Firing history')
                 t_deliveries = ui.tab('Delivery log')
                 t_webhook = ui.tab('Webhook')
-            with ui.tab_panels(tabs, value=t_history).classes('w-full'):
+            with ui.tab_panels(tabs, value=t_history).classes('w-full bg-transparent'):
                 with ui.tab_panel(t_history):
                     self.firing_table = ui.table(columns=FIRING_COLUMNS, rows=[], row_key='id').classes(
                         'w-full pk-table'
@@ -338,6 +341,7 @@ class AlertsView:
     # -- actions -----------------------------------------------------------------------------------
     async def set_private(self, e) -> None:
         await run(set_setting, 'allow_private_webhook_targets', bool(e.value))
+        self.allow_private = bool(e.value)
         ui.notify('Private webhook targets ' + ('allowed' if e.value else 'refused'), type='info')
 
     async def set_enabled(self, rule: dict, enabled: bool) -> None:
@@ -544,7 +548,7 @@ class RuleEditor:
         self.form_error.set_text('')
         try:
             body = self.body()
-            rules.validate_rule(body, allow_private=True, current=None)
+            rules.validate_rule(body, allow_private=self.view.allow_private, current=None)
         except InvalidField as exc:
             self.show_error(exc, show_all)
             return None
@@ -552,10 +556,11 @@ class RuleEditor:
 
     def show_error(self, exc: PulseKitError, show_all: bool = True) -> None:
         element = self.fields.get(exc.field or '')
+        message = exc.message[:1].upper() + exc.message[1:]
         if element is not None and (show_all or exc.field in self.touched):
-            element.error = exc.message
+            element.error = message
         elif show_all:
-            self.form_error.set_text(exc.message)
+            self.form_error.set_text(message)
 
     async def preview(self) -> None:
         project_id = self.project.value
@@ -595,6 +600,7 @@ class RuleEditor:
         if body is None:
             return
         allow_private = await run(get_setting, 'allow_private_webhook_targets')
+        self.view.allow_private = bool(allow_private)
         try:
             if self.rule:
                 body.pop('rule_type')

@@ -216,6 +216,14 @@ class WebhookDelivery(BaseModel):
         indexes = ((('status', 'next_attempt_at'), False),)
 
 
+class AlertState(BaseModel):
+    key = pw.CharField(max_length=64, primary_key=True)  # e.g. 'evaluated_seq'
+    value = pw.BigIntegerField()
+
+    class Meta:
+        table_name = 'alert_state'
+
+
 class SchemaMigration(BaseModel):
     version = pw.IntegerField(primary_key=True)
     name = pw.CharField(max_length=100)
@@ -262,6 +270,7 @@ MODELS = [
     AlertRule,
     AlertFiring,
     WebhookDelivery,
+    AlertState,
     SchemaMigration,
     EventCountHourly,
     TagCountHourly,

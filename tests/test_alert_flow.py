@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from pulsekit.alerts import signing
+from pulsekit.alerts.engine import AlertEngine
 from pulsekit.alerts.rules import create_rule, get_rule
 from pulsekit.config import Settings
 from pulsekit.errors import InvalidField
@@ -217,3 +218,21 @@ async def test_webhooks_to_private_addresses_are_refused_at_send_time(settings, 
         assert 'refused' in delivery.last_error and 'loopback' in delivery.last_error
         assert delivery.attempt_log[0]['status_code'] is None
         assert receiver.requests == []
+
+
+async def test_events_committed_just_before_a_crash_are_evaluated_after_the_restart(settings, receiver):
+    async with alert_instance(settings) as h:
+        rule = await h.run(new_rule, h, 'new_error', {}, receiver.url)
+        await h.engine.catch_up()  # the watermark exists (set at the first start)
+        await h.engine.stop()  # the process "dies": nothing evaluates what comes next
+        await h.ingest(error('lost in the crash'))
+        await asyncio.sleep(0.2)
+        assert await h.run(firings, rule.id) == []
+        restarted = AlertEngine(h.services)
+        try:
+            assert await restarted.catch_up() == 1
+            assert await restarted.catch_up() == 0  # the watermark moved: nothing is fired twice
+        finally:
+            await restarted.stop()
+        [firing] = await h.run(firings, rule.id)
+        assert firing.window_key.startswith('issue:') and firing.payload['events'][0]['message'] == 'lost in the crash'

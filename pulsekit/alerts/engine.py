@@ -16,7 +16,7 @@ from datetime import datetime
 from ..bus import CommitSummary
 from ..instance_settings import public_url
 from ..models import now_utc
-from . import evaluate, outbox
+from . import catchup, evaluate, outbox
 from .dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,20 @@ class AlertEngine:
         self._in_progress: list[CommitSummary] = []
         self._drain_task: asyncio.Task | None = None
         self._unsubscribe = None
+        self._seq_seen_before: int | None = None  # max event seq read at the previous checkpoint
+        self._catch_up_task: asyncio.Task | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, scheduler=None) -> None:
         """Subscribe to commits and add the threshold and dispatcher jobs (call on the loop)."""
-        self._unsubscribe = self.services.bus.subscribe(self.on_commit, loop=asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        self._unsubscribe = self.services.bus.subscribe(self.on_commit, loop=loop)
+        self._catch_up_task = loop.create_task(self.catch_up())
         if scheduler is not None:
+            scheduler.add_job(
+                self.checkpoint, 'interval', seconds=self.settings.alert_eval_interval_s,
+                max_instances=1, coalesce=True, id='alerts-checkpoint',
+            )  # fmt: skip
             scheduler.add_job(
                 self.run_thresholds, 'interval', seconds=self.settings.alert_eval_interval_s,
                 max_instances=1, coalesce=True, id='alerts-thresholds', next_run_time=self._clock(),
@@ -52,6 +60,8 @@ class AlertEngine:
             )  # fmt: skip
 
     async def stop(self) -> None:
+        if self._catch_up_task is not None:
+            self._catch_up_task.cancel()
         if self._unsubscribe:
             self._unsubscribe()
         await self.dispatcher.close()
@@ -82,6 +92,47 @@ class AlertEngine:
                 log.exception('evaluating alert rules for %d commits failed', len(batch))
             finally:
                 self._in_progress = []
+
+    # -- crash safety ----------------------------------------------------------------------------
+    async def catch_up(self) -> int:
+        """At start-up: evaluate the events committed after the durable watermark (a crash may have
+        cut their evaluation short); on the very first start, just set the watermark. Returns firings."""
+        try:
+            watermark = await asyncio.to_thread(catchup.load_watermark)
+            if watermark is None:
+                latest = await asyncio.to_thread(catchup.max_event_seq)
+                await asyncio.wrap_future(self.services.writer.run_task(lambda: catchup.save_watermark(latest)))
+                return 0
+            fired: list[int] = []
+            evaluated = 0
+            while evaluated < catchup.MAX_CATCH_UP_EVENTS:
+                summary, last_seq = await asyncio.to_thread(catchup.events_after, watermark)
+                if summary is None:
+                    break
+                triggers = await asyncio.to_thread(evaluate.match_commits, [summary], self._clock())
+                fired += await self.fire(triggers)
+                await asyncio.wrap_future(self.services.writer.run_task(lambda s=last_seq: catchup.save_watermark(s)))
+                evaluated += len(summary.events)
+                watermark = last_seq
+            if evaluated:
+                log.info('re-evaluated %d events committed before the restart: %d firing(s)', evaluated, len(fired))
+            return len(fired)
+        except Exception:
+            log.exception('re-evaluating events after a restart failed')
+            return 0
+
+    async def checkpoint(self) -> None:
+        """Persist the watermark: every event stored before the previous checkpoint has been published
+        and, if the evaluator is idle now, evaluated (a whole interval is a wide margin for that)."""
+        try:
+            if self._catch_up_task is not None and not self._catch_up_task.done():
+                return
+            latest = await asyncio.to_thread(catchup.max_event_seq)
+            previous, self._seq_seen_before = self._seq_seen_before, latest
+            if previous is not None and self.is_idle:
+                await asyncio.wrap_future(self.services.writer.run_task(lambda: catchup.save_watermark(previous)))
+        except Exception:
+            log.exception('saving the alert evaluation watermark failed')
 
     # -- threshold: on the grid ------------------------------------------------------------
     async def run_thresholds(self, now: datetime | None = None) -> int:
@@ -134,23 +185,29 @@ class AlertEngine:
 
     def stop_sync(self, timeout_s: float = 5.0) -> None:
         """Shut-down hook (synchronous, the loop is blocked): stop listening and evaluate what is still queued,
-        so events acknowledged just before a graceful stop still fire. Pending deliveries stay in the outbox.
-        A batch that was mid-evaluation is evaluated again; window keys make that harmless."""
+        so events acknowledged just before a graceful stop still fire, then save the watermark. Pending
+        deliveries stay in the outbox. A batch that was mid-evaluation is evaluated again; window keys make
+        that harmless."""
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
         self.dispatcher.cancel()
+        if self._catch_up_task is not None:
+            self._catch_up_task.cancel()
         batch, self._pending = [*self._in_progress, *self._pending], []
-        if not batch or not self.services.writer.is_running:
+        writer = self.services.writer
+        if not writer.is_running:
             return
         try:
-            triggers = evaluate.match_commits(batch, self._clock())
+            triggers = evaluate.match_commits(batch, self._clock()) if batch else []
             if triggers:
                 now, base = self._clock(), public_url(self.settings)
 
                 def write():
                     return [outbox.record_firing(rule_id, t, now=now, base_url=base) for rule_id, t in triggers]
 
-                self.services.writer.run_task(write).result(timeout_s)
+                writer.run_task(write).result(timeout_s)
+            # Everything stored so far is evaluated: the next start has nothing to catch up on.
+            writer.run_task(lambda: catchup.save_watermark(catchup.max_event_seq())).result(timeout_s)
         except Exception:
             log.exception('evaluating %d queued commits at shutdown failed', len(batch))

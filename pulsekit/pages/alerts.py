@@ -141,7 +141,7 @@ def parse_tags(text: str) -> dict[str, str]:
 def status_badge(status: str) -> ui.chip:
     color, icon, label = STATUS_STYLE.get(status, STATUS_STYLE['ok'])
     chip = ui.chip(label, icon=icon, color=color, text_color='white').props('dense').classes('text-xs shrink-0')
-    return chip.style('min-width: 142px')
+    return chip.style('min-width: 118px')
 
 
 def set_status(badge: ui.chip, status: str) -> None:

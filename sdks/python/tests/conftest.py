@@ -118,9 +118,9 @@ def make_client(server, sleeps):
     """Build a Client on the capturing server; batches leave only when full or flushed."""
     clients = []
 
-    def build(sample=None, jitter=None, **options):
+    def build(sample=None, jitter=None, sleep=sleeps, **options):
         settings = {'endpoint': server.url, 'api_key': API_KEY, 'batch_interval_s': 60.0, **options}
-        client = Client(Options.build(**settings), sleep=sleeps, jitter=jitter, sample=sample)
+        client = Client(Options.build(**settings), sleep=sleep, jitter=jitter, sample=sample)
         clients.append(client)
         return client
 

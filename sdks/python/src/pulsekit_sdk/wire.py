@@ -52,6 +52,7 @@ MAX_FRAMES = 250
 MAX_CONTEXT_LINES = 10
 
 _NAME_OUTSIDE_CHARSET = re.compile(r'[^A-Za-z0-9_.:\-]')
+_CONTROL_CHARS = re.compile(r'[\x00-\x1f\x7f]')
 
 
 def now_rfc3339() -> str:
@@ -74,9 +75,9 @@ def clean_name(value: Any, max_chars: int) -> str:
 
 
 def tag_value(value: Any) -> str:
-    # JSON spells booleans in lower case; str(True) would give 'True'.
+    # JSON spells booleans in lower case; str(True) would give 'True'. The server refuses control characters.
     text = ('true' if value else 'false') if isinstance(value, bool) else str(value)
-    return text[:MAX_TAG_VALUE_CHARS]
+    return _CONTROL_CHARS.sub(' ', text)[:MAX_TAG_VALUE_CHARS]
 
 
 def clean_tags(tags: Any) -> dict:
@@ -96,7 +97,11 @@ def clean_tags(tags: Any) -> dict:
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:
-    """A copy of value made of JSON types only; anything else becomes its repr()."""
+    """A copy of value made of JSON types only; anything else becomes its repr().
+
+    The server counts the metadata object as level 1 and refuses any value, even a number, below
+    level 10: a container that would hold one is replaced by its repr() string.
+    """
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -218,7 +223,7 @@ def clean_event(event: dict) -> dict:
 def _clean_label(value: Any, max_chars: int, forbid_slash: bool = False) -> str | None:
     if value is None:
         return None
-    text = re.sub(r'[\x00-\x1f\x7f]', '', str(value))[:max_chars]
+    text = _CONTROL_CHARS.sub('', str(value))[:max_chars]
     if forbid_slash:
         text = text.replace('/', '-')
     return text or None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from conftest import SDK_DIR
 
 import pulsekit_sdk
 from pulsekit_sdk import ConfigurationError, Options, parse_dsn
@@ -90,3 +93,9 @@ def test_functions_called_before_init_do_nothing_and_do_not_raise():
     assert pulsekit_sdk.capture_exception(ValueError('x')) is None
     assert pulsekit_sdk.flush(0.1) is True
     assert pulsekit_sdk.close() is True
+
+
+def test_every_option_is_documented_in_the_readme():
+    readme = (SDK_DIR / 'README.md').read_text(encoding='utf-8')
+    documented = {line.split('`')[1] for line in readme.splitlines() if line.startswith('| `')}
+    assert {field.name for field in dataclasses.fields(Options)} | {'dsn'} <= documented

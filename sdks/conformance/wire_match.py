@@ -86,8 +86,9 @@ def _tail_project(actual: Any, expected: Any, tokens: list) -> None:
     head, rest = tokens[0], tokens[1:]
     if head == '*':
         if isinstance(actual, list) and isinstance(expected, list):
-            for actual_item, expected_item in zip(actual, expected, strict=False):
-                _tail_project(actual_item, expected_item, rest)
+            # No zip(): this module also runs on the Python SDK's oldest Python (3.9), without strict=.
+            for index in range(min(len(actual), len(expected))):
+                _tail_project(actual[index], expected[index], rest)
         return
     if not (isinstance(actual, dict) and isinstance(expected, dict) and head in actual and head in expected):
         return
@@ -154,7 +155,7 @@ def _only_keys_of(actual: Any, expected: Any) -> Any:
     """actual restricted to the keys expected has, recursively, except inside tags and metadata."""
     if not isinstance(actual, dict) or not isinstance(expected, dict):
         if isinstance(actual, list) and isinstance(expected, list) and len(actual) == len(expected):
-            return [_only_keys_of(item, wanted) for item, wanted in zip(actual, expected, strict=False)]
+            return [_only_keys_of(actual[index], expected[index]) for index in range(len(actual))]
         return actual
     kept = {}
     for key, wanted in expected.items():

@@ -18,6 +18,8 @@ from .client import get_client
 _CAPTURED_MARK = '__pulsekit_captured__'
 _installed: dict = {}  # what each installed hook replaced, to restore it on uninstall
 _ASYNCIO_DEFAULT_HANDLER = asyncio.BaseEventLoop.default_exception_handler
+# threading.__excepthook__ only exists from Python 3.10 on.
+_THREADING_DEFAULT_HOOK = getattr(threading, '__excepthook__', threading.excepthook)
 
 
 def capture_once(exc: BaseException, **fields: Any) -> str | None:
@@ -54,7 +56,7 @@ def _threading_excepthook(args) -> None:
                 metadata={'thread': thread_name},
             )
     finally:
-        _installed.get('threading.excepthook', threading.__excepthook__)(args)
+        _installed.get('threading.excepthook', _THREADING_DEFAULT_HOOK)(args)
 
 
 def asyncio_exception_handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:

@@ -38,13 +38,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def pulsekit(data_dir: Path, *args: str) -> dict:
+def pulsekit(data_dir: Path, *args: str, env: dict | None = None) -> dict:
     """Run the server's CLI with --json and return its answer."""
     result = subprocess.run(
         [sys.executable, '-m', 'pulsekit.cli', *args, '--data-dir', str(data_dir), '--json'],
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_S,
+        env={**os.environ, **(env or {})},
     )
     assert result.returncode == 0, f'pulsekit {" ".join(args)} failed:\n{result.stderr}'
     return json.loads(result.stdout)
@@ -82,10 +83,12 @@ class Server:
         return self.log_path.read_text(errors='replace')[-5000:]
 
     def new_project(self, name: str) -> tuple:
-        """(project, key with ingest and read) for a new project."""
+        """(project, key with ingest and read, as the CLI prints it) for a new project."""
         project = pulsekit(self.data_dir, 'project', 'create', name)
-        key = pulsekit(self.data_dir, 'key', 'create', '--project', project['slug'], '--permissions', 'ingest,read')
-        return project, key['key']
+        # The CLI builds the DSN from the instance's public URL: tell it this server's.
+        env = {'PULSEKIT_BASE_URL': self.url}
+        arguments = ('key', 'create', '--project', project['slug'], '--permissions', 'ingest,read')
+        return project, pulsekit(self.data_dir, *arguments, env=env)
 
     def stored_events(self, api_key: str) -> list:
         """Every event of the key's project, through GET /api/v1/events and its cursor."""
@@ -149,10 +152,21 @@ def test_every_sdk_directory_with_a_conformance_program_is_found():
     assert 'python' in [sdk_name(path) for path in MANIFESTS]
 
 
+def test_the_dsn_the_server_prints_leads_the_python_sdk_to_the_server(server):
+    import pulsekit_sdk  # the reference SDK; `pip install -e sdks/python` (not skipped when missing)
+
+    project, key = server.new_project('conformance dsn')
+
+    parsed = pulsekit_sdk.parse_dsn(key['dsn'])
+
+    assert (parsed.endpoint, parsed.api_key, parsed.project) == (server.url, key['key'], str(project['id']))
+
+
 @pytest.mark.parametrize('route', ['direct', 'through_503_proxy'])
 @pytest.mark.parametrize('manifest_path', MANIFESTS, ids=sdk_name)
 def test_sdk_delivers_every_vector_event_exactly_once(server, manifest_path, route):
-    _, api_key = server.new_project(f'conformance {sdk_name(manifest_path)} {route}')
+    _, key = server.new_project(f'conformance {sdk_name(manifest_path)} {route}')
+    api_key = key['key']
     proxy = FlakyProxy(server.url, refusals=3, lost_answers=1) if route == 'through_503_proxy' else None
     try:
         reported = run_program(manifest_path, proxy.url if proxy else server.url, api_key)

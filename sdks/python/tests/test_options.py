@@ -99,3 +99,19 @@ def test_every_option_is_documented_in_the_readme():
     readme = (SDK_DIR / 'README.md').read_text(encoding='utf-8')
     documented = {line.split('`')[1] for line in readme.splitlines() if line.startswith('| `')}
     assert {field.name for field in dataclasses.fields(Options)} | {'dsn'} <= documented
+
+
+def test_bad_arguments_after_init_are_logged_not_raised(global_client, server):
+    global_client()
+    pulsekit_sdk.set_tags('not a dict')
+    pulsekit_sdk.set_user('bob')
+    with pulsekit_sdk.scope(tags=['not', 'a', 'dict']) as scope:
+        scope.set_user(42)
+        assert pulsekit_sdk.capture(type='still sent', tags=None, metadata='a string') is not None
+    assert pulsekit_sdk.capture_message('bad tags ignored', tags='x') is not None
+
+    assert pulsekit_sdk.flush(5.0)
+    first, second = server.events()
+    assert (first['type'], first['metadata']) == ('still_sent', {'value': 'a string'})
+    assert 'tags' not in first and 'user' not in first
+    assert (second['message'], 'tags' in second) == ('bad tags ignored', False)

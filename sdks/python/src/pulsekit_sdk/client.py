@@ -108,7 +108,7 @@ class Client:
                 event['message'] = event['exception']['value'] or event['exception']['type']
         event['environment'] = self.options.environment
         event['release'] = self.options.release
-        event['tags'] = {**scope.tags, **(tags or {})}
+        event['tags'] = {**scope.tags, **(tags if isinstance(tags, dict) else {})}
         event['user'] = user or scope.user
         # Context is metadata shared by many events; the call's own metadata wins on a clash.
         if scope.context or metadata is not None:

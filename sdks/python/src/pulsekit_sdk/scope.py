@@ -20,9 +20,10 @@ class ScopeData:
     """Tags, user and context (extra metadata) to merge into every event captured while it applies."""
 
     def __init__(self, tags: dict | None = None, user: dict | None = None, context: dict | None = None):
-        self.tags = dict(tags or {})
-        self.user = dict(user) if user else None
-        self.context = dict(context or {})
+        # Anything but a dict is ignored: scope() runs in the host's code and must not raise there.
+        self.tags = dict(tags) if isinstance(tags, dict) else {}
+        self.user = dict(user) if isinstance(user, dict) and user else None
+        self.context = dict(context) if isinstance(context, dict) else {}
 
     def copy(self) -> ScopeData:
         return ScopeData(self.tags, self.user, self.context)
@@ -44,7 +45,7 @@ class ScopeData:
 
     def set_user(self, user: dict | None) -> None:
         """Set the user ({'id', 'email', 'username', 'ip_address'}); None forgets it."""
-        self.user = dict(user) if user else None
+        self.user = dict(user) if isinstance(user, dict) and user else None
 
     def set_context(self, key: str, value: Any) -> None:
         """Add `key: value` to the metadata of events; None removes it."""

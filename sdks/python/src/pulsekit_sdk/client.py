@@ -60,6 +60,10 @@ class Client:
     ) -> str | None:
         """Queue one event; returns its id, or None when it was dropped (sampling, before_send, full queue)."""
         try:
+            # Sample first: an event that will not be kept should cost neither a stack walk nor before_send.
+            if self.options.sample_rate < 1.0 and self._sample() >= self.options.sample_rate:
+                self._worker.count_drop('sample_rate')
+                return None
             event = self._build_event(type, level, message, metadata, tags, user, fingerprint, exc)
             return self._send(event)
         except Exception:
@@ -119,10 +123,6 @@ class Client:
         return clean_event(event)
 
     def _send(self, event: dict) -> str | None:
-        # Sample first: an event that will not be kept should not cost a before_send call.
-        if self.options.sample_rate < 1.0 and self._sample() >= self.options.sample_rate:
-            self._worker.count_drop('sample_rate')
-            return None
         if self.options.before_send is not None:
             try:
                 edited = self.options.before_send(event)

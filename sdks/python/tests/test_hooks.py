@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,33 @@ def test_an_uncaught_exception_is_fatal_and_tagged_with_its_mechanism(server, tm
     (event,) = server.events()
     assert (event['level'], event['tags']) == ('fatal', {'mechanism': 'sys.excepthook'})
     assert event['stacktrace']['frames'][-1]['function'] == 'boom'
+
+
+FORKING_SCRIPT = """
+import os, sys
+import pulsekit_sdk
+
+pulsekit_sdk.init(endpoint=sys.argv[1], api_key=sys.argv[2], batch_interval_s=60)
+pulsekit_sdk.capture_message('from the parent, before the fork')
+pid = os.fork()
+if pid == 0:
+    pulsekit_sdk.capture_message('from the child')
+    os._exit(0 if pulsekit_sdk.flush(5) else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) or (0 if pulsekit_sdk.flush(5) else 4))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, 'fork'), reason='os.fork exists on POSIX only')
+def test_a_forked_child_sends_its_own_events_and_not_the_parents_queue(server, tmp_path):
+    script = tmp_path / 'fork.py'
+    script.write_text(FORKING_SCRIPT, encoding='utf-8')
+
+    result = subprocess.run([sys.executable, str(script), server.url, API_KEY], capture_output=True, timeout=30)
+
+    assert result.returncode == 0, result.stderr
+    messages = sorted(event['message'] for event in server.events())
+    assert messages == ['from the child', 'from the parent, before the fork']
 
 
 @pytest.mark.filterwarnings('ignore::pytest.PytestUnhandledThreadExceptionWarning')

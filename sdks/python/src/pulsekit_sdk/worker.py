@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import collections
+import functools
 import logging
+import os
 import random
 import threading
 import time
+import weakref
 from typing import Callable
 
 from .transport import BatchRejected, RetryLater, Transport
@@ -25,6 +28,12 @@ def backoff_delay(attempt: int, jitter: float) -> float:
     """
     ceiling = min(MAX_BACKOFF_S, INITIAL_BACKOFF_S * 2 ** min(attempt, 32))
     return ceiling / 2 + ceiling / 2 * jitter
+
+
+def _restart_after_fork(worker_ref: weakref.ref) -> None:
+    worker = worker_ref()
+    if worker is not None:
+        worker.restart_after_fork()
 
 
 class Worker:
@@ -47,17 +56,32 @@ class Worker:
         self._batch_interval_s = batch_interval_s
         self._max_retries = max_retries
         self._jitter = jitter
+        self._injected_sleep = sleep
+        self._drops: collections.Counter = collections.Counter()
+        self._reported_rejections: set = set()
+        self._start()
+        if hasattr(os, 'register_at_fork'):
+            # A forked child (gunicorn --preload, multiprocessing) has no worker thread: start its own.
+            os.register_at_fork(after_in_child=functools.partial(_restart_after_fork, weakref.ref(self)))
+
+    def _start(self) -> None:
         self._cond = threading.Condition()
         self._pending: collections.deque = collections.deque()
         self._in_flight = 0
         self._flush_waiters = 0  # while > 0, batches leave without waiting to fill up
         self._stopping = threading.Event()
         # By default a backoff wait ends early when the client closes.
-        self._sleep = sleep or self._stopping.wait
-        self._drops: collections.Counter = collections.Counter()
-        self._reported_rejections: set = set()
+        self._sleep = self._injected_sleep or self._stopping.wait
         self._thread = threading.Thread(target=self._run, name='pulsekit-sdk-worker', daemon=True)
         self._thread.start()
+
+    def restart_after_fork(self) -> None:
+        """In a forked child: fresh locks (the parent's threads may have held them) and a new thread.
+
+        The queue starts empty: the parent still sends what it had queued.
+        """
+        if not self._stopping.is_set():
+            self._start()
 
     def submit(self, event: dict) -> bool:
         """Queue one event; False (and counted) when the queue is full or the worker is closed."""

@@ -121,6 +121,13 @@ def server(tmp_path_factory):
     running.stop()
 
 
+def is_runnable(program: str, workdir: Path) -> bool:
+    """A command on PATH, or (with a '/') an executable file relative to the SDK's conformance folder."""
+    if os.sep in program:
+        return os.access(workdir / program, os.X_OK)
+    return shutil.which(program) is not None
+
+
 def run_program(manifest_path: Path, endpoint: str, api_key: str) -> dict:
     """Run the SDK's conformance program; returns {vector name: [event ids]}."""
     manifest = json.loads(manifest_path.read_text(encoding='utf-8'))
@@ -137,7 +144,7 @@ def run_program(manifest_path: Path, endpoint: str, api_key: str) -> dict:
     for command in [*manifest.get('setup', []), manifest['command']]:
         argv = [sys.executable if part == '{python}' else part for part in command]
         # A missing toolchain fails the run: conformance is never skipped.
-        assert shutil.which(argv[0]), f'{manifest["sdk"]}: {argv[0]!r} is not installed'
+        assert is_runnable(argv[0], workdir), f'{manifest["sdk"]}: {argv[0]!r} is not installed'
         result = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout_s)
         assert result.returncode == 0, f'{manifest["sdk"]}: {argv} exited {result.returncode}:\n{result.stderr}'
     reports = [json.loads(line) for line in result.stdout.splitlines() if line.strip().startswith('{')]

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,12 @@ def run_program(manifest_path: Path, endpoint: str, api_key: str) -> dict:
         result = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout_s)
         assert result.returncode == 0, f'{manifest["sdk"]}: {argv} exited {result.returncode}:\n{result.stderr}'
     reports = [json.loads(line) for line in result.stdout.splitlines() if line.strip().startswith('{')]
-    return {report['vector']: report['ids'] for report in reports}
+    # The server answers ids in canonical form (lower case, dashed); an SDK may generate either form.
+    return {report['vector']: [canonical_id(event_id) for event_id in report['ids']] for report in reports}
+
+
+def canonical_id(event_id: str | None) -> str | None:
+    return str(uuid.UUID(event_id)) if event_id else None
 
 
 def sdk_name(manifest_path: Path) -> str:

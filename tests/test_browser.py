@@ -115,6 +115,12 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
         page.get_by_text('resolved', exact=True).wait_for()
         assert page.js_errors == []
 
+    # The session survives a restart (same data folder; cookies are per host, not per port).
+    with ServerProcess(data_dir) as restarted:
+        page.goto(f'{restarted.url}/issues?status=resolved')
+        page.get_by_text('division by zero in ratio').first.wait_for()
+        assert '/login' not in page.url
+
 
 def test_hostile_text_renders_as_text_everywhere(tmp_path, browser):
     data_dir = tmp_path / 'data'

@@ -256,11 +256,7 @@ class Writer:
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
             self._insert_rows(rows)
-            by_project: dict[int, list[dict]] = {}
-            for pid, e in fresh:
-                by_project.setdefault(pid, []).append(e)
-            for pid, project_events in by_project.items():
-                self._count(pid, project_events)
+            self._count(fresh)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
 
@@ -279,27 +275,27 @@ class Writer:
             with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
                 cursor.execute(sql, [value for row in chunk for value in row])
 
-    def _count(self, project_id: int, events: list[dict]) -> None:
+    def _count(self, fresh: list[tuple[int, dict]]) -> None:
         """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""
         levels: Counter = Counter()
         tags: Counter = Counter()
-        for event in events:
+        for project_id, event in fresh:
             hour = event['timestamp'] // HOUR_MS * HOUR_MS
-            levels[hour, event['level']] += 1
+            levels[project_id, hour, event['level']] += 1
             for key, value in (event['tags'] or {}).items():
-                tags[hour, key, value] += 1
+                tags[project_id, hour, key, value] += 1
         p = self.db.param
         self.db.cursor().executemany(
             f'INSERT INTO event_counts_hourly (project_id, hour, level, count) VALUES ({p}, {p}, {p}, {p}) '
             'ON CONFLICT (project_id, hour, level) DO UPDATE SET count = event_counts_hourly.count + excluded.count',
-            [(project_id, hour, level, n) for (hour, level), n in levels.items()],
+            [(project_id, hour, level, n) for (project_id, hour, level), n in levels.items()],
         )
         if tags:
             self.db.cursor().executemany(
                 f'INSERT INTO tag_counts_hourly (project_id, hour, key, value, count) VALUES ({p}, {p}, {p}, {p}, {p}) '
                 'ON CONFLICT (project_id, hour, key, value) '
                 'DO UPDATE SET count = tag_counts_hourly.count + excluded.count',
-                [(project_id, hour, key, value, n) for (hour, key, value), n in tags.items()],
+                [(project_id, hour, key, value, n) for (project_id, hour, key, value), n in tags.items()],
             )
 
     def _existing_ids(self, ids: list[str]) -> set[str]:

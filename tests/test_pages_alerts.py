@@ -19,9 +19,12 @@ def rule_named(name: str) -> AlertRule | None:
     return in_db(lambda: AlertRule.get_or_none(AlertRule.name == name))
 
 
-async def test_empty_page_says_what_to_do(admin: User):
+async def test_empty_page_says_what_to_do_and_shows_rules_added_elsewhere(seeded, admin: User):
     await admin.open('/alerts')
     await admin.should_see('No alert rules yet')
+    body = {'name': 'Made by the API', 'rule_type': 'new_error', 'webhook_url': 'https://hooks.example.com/x'}
+    in_db(create_rule, seeded['shop'], body, allow_private=False)
+    await admin.should_see('Made by the API', retries=100)  # the page notices within a refresh
 
 
 async def test_members_cannot_manage_alerts(member: User):

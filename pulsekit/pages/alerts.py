@@ -67,8 +67,8 @@ def _load_rules(project_id: int | None) -> list[dict]:
     return [rules.rule_to_dict(r, statuses.get(r.id)) for r in found]
 
 
-def _load_statuses(rule_ids: list[int]) -> dict[int, dict]:
-    found = [r for r in rules.list_rules() if r.id in set(rule_ids)]
+def _load_statuses(project_id: int | None) -> dict[int, dict]:
+    found = rules.list_rules([project_id] if project_id is not None else None)
     statuses = rules.rule_statuses(found)
     return {r.id: {'status': statuses[r.id], 'last_fired_at': r.last_fired_at} for r in found}
 
@@ -250,9 +250,7 @@ class AlertsView:
 
     async def live_update(self) -> None:
         """Re-read statuses and logs (a cheap query); statuses change in place, tables keep their state."""
-        if not self.rules:
-            return
-        current = await run(_load_statuses, [r['id'] for r in self.rules])
+        current = await run(_load_statuses, self.project_id)
         if set(current) != {r['id'] for r in self.rules}:  # a rule was added or deleted elsewhere
             await self.refresh_list()
             return

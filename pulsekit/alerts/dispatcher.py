@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import email.utils
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ class Dispatcher:
         *,
         retry_delays_s: tuple[float, ...] = outbox.RETRY_DELAYS_S,
         clock: Callable[[], datetime] = now_utc,
+        verify: ssl.SSLContext | bool = True,  # TLS verification; tests pass a context trusting their own CA
     ):
         # run_write(fn) runs fn on the writer thread and returns a concurrent future (services.writer.run_task).
         self._run_write = run_write
@@ -72,6 +74,7 @@ class Dispatcher:
             timeout=WEBHOOK_TIMEOUT_S,
             follow_redirects=False,  # a redirect could point past the SSRF check
             trust_env=False,  # never route webhooks through proxies from the environment
+            verify=verify,
             headers={'User-Agent': USER_AGENT},
         )
 

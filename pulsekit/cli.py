@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -107,12 +107,13 @@ def cmd_project_list(args) -> None:
 
 
 def cmd_key_create(args) -> None:
+    from .instance_settings import public_url
     from .projects import create_key, dsn_for, find_project
 
     settings, _ = _open_db(args)
     project = find_project(args.project)
     row, key = create_key(project, args.name, args.permissions)
-    dsn = dsn_for(key, project.id, settings.public_url)
+    dsn = dsn_for(key, project.id, public_url(settings))
     payload = {
         'id': row.id,
         'project': project.slug,
@@ -159,6 +160,25 @@ def cmd_key_revoke(args) -> None:
     _open_db(args)
     row = revoke_key(args.key_id)
     _emit(args, {'id': row.id, 'revoked': True}, f'revoked key {row.id} ({row.key_prefix}…)')
+
+
+def cmd_prune(args) -> None:
+    from .retention import prune, writer_runner
+    from .services import start_services
+
+    services = start_services(_settings(args))
+    try:
+        report = prune(writer_runner(services.writer))
+    finally:
+        services.close()
+    per_project = ', '.join(f'{slug}: {n}' for slug, n in report.projects.items())
+    _emit(
+        args,
+        report.as_dict(),
+        f'deleted {report.events_deleted} event(s)'
+        + (f' ({per_project})' if per_project else '')
+        + f', {report.issues_deleted} empty issue(s); freed {report.pages_freed} database page(s)',
+    )
 
 
 def _read_password(args) -> str:
@@ -226,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--project', required=True, help='project slug or id')
     p = add(key, 'revoke', cmd_key_revoke, 'revoke a key')
     p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
+
+    add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
 
     user = sub.add_parser('user', help='manage dashboard users').add_subparsers(
         dest='action', metavar='ACTION', required=True

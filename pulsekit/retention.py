@@ -23,7 +23,7 @@ import peewee as pw
 from .db import is_sqlite
 from .instance_settings import get_setting
 from .models import Event, Issue, Project, now_utc, to_millis
-from .projects import retention_days_of
+from .projects import delete_project, find_project, forget_cached_keys, retention_days_of
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,20 @@ class PruneReport:
         }
 
 
+def _delete_event_rows(condition: pw.Expression, limit: int) -> list[tuple[int, int | None]]:
+    """Delete at most `limit` events matching `condition`, oldest first; returns their (seq, issue_id)."""
+    rows = list(Event.select(Event.seq, Event.issue).where(condition).order_by(Event.timestamp).limit(limit).tuples())
+    if rows:
+        Event.delete().where(Event.seq.in_([seq for seq, _ in rows])).execute()  # FTS5 follows by trigger
+    return rows
+
+
 def delete_events_chunk(condition: pw.Expression, limit: int = CHUNK_ROWS) -> tuple[int, int]:
     """Delete at most `limit` events matching `condition`, oldest first, and fix their issues' counters.
     Returns (events deleted, issues deleted). Run it inside one transaction (a writer task)."""
-    rows = list(Event.select(Event.seq, Event.issue).where(condition).order_by(Event.timestamp).limit(limit).tuples())
+    rows = _delete_event_rows(condition, limit)
     if not rows:
         return 0, 0
-    seqs = [seq for seq, _ in rows]
-    Event.delete().where(Event.seq.in_(seqs)).execute()  # the FTS5 index follows by trigger
     per_issue = Counter(issue_id for _, issue_id in rows if issue_id is not None)
     for issue_id, n in per_issue.items():
         remaining = pw.Case(None, [(Issue.event_count > n, Issue.event_count - n)], 0)
@@ -130,6 +136,23 @@ def reclaim_space(run: RunTask, pages: int = VACUUM_PAGES) -> int:
         if n < pages:
             break
     return freed
+
+
+def delete_project_in_chunks(run: RunTask, project_id: int, *, chunk_rows: int = CHUNK_ROWS) -> dict[str, int]:
+    """Delete a project: its events chunk by chunk (ingestion goes on in between), then the project with
+    its issues, alert rules and keys in one last task. Returns how many of each went."""
+    condition = Event.project == project_id
+    deleted = 0
+    for _ in range(MAX_CHUNKS_PER_PROJECT):
+        n = len(run(lambda: _delete_event_rows(condition, chunk_rows)))
+        deleted += n
+        if n < chunk_rows:
+            break
+    counts = run(lambda: delete_project(find_project(project_id)))  # cascades whatever arrived meanwhile
+    forget_cached_keys()  # again, now that the deletion is committed: its keys are refused from here on
+    counts['events'] += deleted
+    reclaim_space(run)
+    return counts
 
 
 def run_retention_job(services) -> None:

@@ -22,6 +22,7 @@ import orjson
 import peewee as pw
 
 from ..bus import Bus, CommitSummary
+from ..db import is_sqlite
 from ..errors import Overloaded
 from ..models import Issue
 
@@ -151,7 +152,7 @@ class Writer:
         new_issues: list[int] = []
         regressed: list[int] = []
         try:
-            with self.db.atomic():
+            with self._transaction():
                 for job in group:
                     try:
                         with self.db.atomic():  # a savepoint: this job fails alone
@@ -168,13 +169,21 @@ class Writer:
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             log.exception('group commit failed')
             summaries, new_issues, regressed = [], [], []
+            if isinstance(exc, pw.OperationalError) and 'locked' in str(exc):
+                # Another process held the write lock beyond busy_timeout: the client may retry.
+                exc = Overloaded('the database is busy; retry shortly', retry_after_s=1)
             for job in group:
-                job.error = job.error or exc
+                job.error = exc
         with self._cond:
             self._queued_events -= sum(job.size for job in group)
         self._resolve(group)
         if summaries or new_issues:
             self.bus.publish(CommitSummary(summaries, new_issues, regressed))
+
+    def _transaction(self):
+        # BEGIN IMMEDIATE takes SQLite's write lock up front, so a lock held by another process is
+        # waited for (busy_timeout) instead of failing at once when a read would upgrade to a write.
+        return self.db.atomic('IMMEDIATE') if is_sqlite(self.db) else self.db.atomic()
 
     def _resolve(self, group: list[_Job]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}

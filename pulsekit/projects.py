@@ -146,8 +146,8 @@ def project_stats(project_id: int, *, now: datetime | None = None) -> ProjectSta
     """Events in the 24 h before `now` and the newest event's time (two index range reads)."""
     now = now or now_utc()
     recent = Event.select().where((Event.project == project_id) & (Event.timestamp >= now - DAY)).count()
-    last = Event.select(pw.fn.MAX(Event.timestamp)).where(Event.project == project_id).scalar()
-    return ProjectStats(recent, None if last is None else Event.timestamp.python_value(last))
+    last = Event.select(pw.fn.MAX(Event.timestamp)).where(Event.project == project_id).scalar()  # peewee converts
+    return ProjectStats(recent, last)
 
 
 def list_projects(*, now: datetime | None = None) -> list[tuple[Project, ProjectStats]]:

@@ -1,12 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from projects_support import migrated_db, store
 
 from pulsekit.instance_settings import set_setting
 from pulsekit.models import Event, Issue
 from pulsekit.projects import create_project
 from pulsekit.retention import prune, writer_runner
+
+from .projects_support import migrated_db, store
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -32,7 +33,9 @@ def test_retention_deletes_exactly_the_old_events_and_keeps_counters_right(env):
     default = create_project('Default')
     old_short = store(writer, short.id, [_error('Kept', 8), _error('Kept', 9), _error('Gone', 8)], NOW)
     new_short = store(writer, short.id, [_error('Kept', 6), _error('Kept', 1)], NOW)
-    custom_old = store(writer, short.id, [{'type': 'payment.success', 'message': 'old paid', 'timestamp': _at(30)}], NOW)
+    custom_old = store(
+        writer, short.id, [{'type': 'payment.success', 'message': 'old paid', 'timestamp': _at(30)}], NOW
+    )
     resolved_old = store(writer, short.id, [_error('Resolved', 20), _error('Ignored', 20)], NOW)
     # 8 days old is inside the default project's 10 days, 11 is outside
     default_new = store(writer, default.id, [_error('Kept', 8)], NOW)

@@ -8,12 +8,14 @@ time would lose them from the second test on.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from nicegui import app as ui_app
 from nicegui import ui
+from nicegui.storage import Storage
 
 from . import __version__, pages
 from .api import api_router
@@ -70,6 +72,11 @@ def create_app(settings: Settings) -> FastAPI:
     api_app = FastAPI(title='PulseKit', version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     build(settings, api_app)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if not os.environ.get('NICEGUI_STORAGE_PATH'):
+        # Dashboard sessions live in the data folder, so a restart (or a new container on the same
+        # volume) keeps everyone logged in; they are signed with the instance's secret.
+        Storage.path = (settings.data_dir / 'sessions').resolve()
+        ui_app.storage = Storage()
     ui.run_with(
         api_app,
         title=settings.instance_name,

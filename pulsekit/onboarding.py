@@ -111,13 +111,13 @@ def setup_snippets(public_url: str, project_id: int, key: str | None) -> list[Sn
     return out
 
 
-def test_event_body() -> dict:
+def sample_event_body() -> dict:
     """The body of the dashboard's "Send test event", as an SDK would send it."""
     return {'type': TEST_EVENT_TYPE, 'level': 'info', 'message': TEST_EVENT_MESSAGE, 'tags': {'source': 'dashboard'}}
 
 
 async def send_test_event(writer, project_id: int, *, now: datetime | None = None) -> str:
     """Validate and store a test event through the writer; returns its id once committed."""
-    event = prepare_event(test_event_body(), now or now_utc())
+    event = prepare_event(sample_event_body(), now or now_utc())
     [event_id] = await writer.write(project_id, [event])
     return event_id

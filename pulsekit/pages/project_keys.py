@@ -80,6 +80,24 @@ async def keys_panel(project_id: int, public_url: str, on_created: Callable[[str
         with ui.column().classes('w-full gap-0'):
             await key_list()
 
+    if not is_admin():
+        return
+
+    def show_once(created: dict) -> None:
+        shown_once.clear()
+        with shown_once, ui.card().classes('w-full bg-green-1 text-black gap-2').props('flat bordered'):
+            ui.label(f'Key "{created["name"]}" created. Copy it now: it is shown only this once.').classes(
+                'font-semibold'
+            )
+            with ui.row().classes('w-full items-center no-wrap'):
+                ui.label('Key').classes('w-12 text-sm')
+                ui.label(created['key']).classes('pk-mono text-sm grow break-all').mark('fresh-key')
+                copy_button(created['key'], 'Key')
+            with ui.row().classes('w-full items-center no-wrap'):
+                ui.label('DSN').classes('w-12 text-sm')
+                ui.label(created['dsn']).classes('pk-mono text-sm grow break-all').mark('fresh-dsn')
+                copy_button(created['dsn'], 'DSN')
+
     with ui.dialog() as dialog, ui.card().classes('w-[28rem] gap-3'):
         ui.label('New API key').classes('text-lg font-semibold')
         name = ui.input('Name', value='default', placeholder='e.g. web backend').classes('w-full').mark('key-name')
@@ -107,18 +125,3 @@ async def keys_panel(project_id: int, public_url: str, on_created: Callable[[str
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat')
             ui.button('Create key', on_click=create).mark('create-key')
-
-    def show_once(created: dict) -> None:
-        shown_once.clear()
-        with shown_once, ui.card().classes('w-full bg-green-1 text-black gap-2').props('flat bordered'):
-            ui.label(f'Key "{created["name"]}" created. Copy it now: it is shown only this once.').classes(
-                'font-semibold'
-            )
-            with ui.row().classes('w-full items-center no-wrap'):
-                ui.label('Key').classes('w-12 text-sm')
-                ui.label(created['key']).classes('pk-mono text-sm grow break-all').mark('fresh-key')
-                copy_button(created['key'], 'Key')
-            with ui.row().classes('w-full items-center no-wrap'):
-                ui.label('DSN').classes('w-12 text-sm')
-                ui.label(created['dsn']).classes('pk-mono text-sm grow break-all').mark('fresh-dsn')
-                copy_button(created['dsn'], 'DSN')

@@ -67,25 +67,32 @@ def register(settings: Settings) -> None:
                         retention = f'{row["retention_days"]} days' + (' (default)' * row['is_default_retention'])
                         ui.label(retention).classes('w-1/6')
 
-        with ui.dialog() as dialog, ui.card().classes('w-96 gap-3'):
-            ui.label('New project').classes('text-lg font-semibold')
-            name = ui.input('Name', placeholder='e.g. Web shop').classes('w-full').mark('project-name')
-            days = ui.number(
-                f'Retention in days (empty: default, {default_days})', min=1, max=MAX_RETENTION_DAYS, precision=0
-            ).classes('w-full')
-            error = ui.label().classes('text-negative text-sm')
+        if is_admin():
+            dialog = new_project_dialog(default_days)
 
-            async def create() -> None:
-                if not is_admin():
-                    return
-                try:
-                    project = await run(create_project, name.value, retention_from_input(days.value))
-                except PulseKitError as exc:
-                    error.set_text(exc.message)
-                    return
-                dialog.close()
-                ui.navigate.to(f'/projects/{project.id}')
 
-            with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=dialog.close).props('flat')
-                ui.button('Create project', on_click=create).mark('create-project')
+def new_project_dialog(default_days: int) -> ui.dialog:
+    """The "New project" form (admins); creating opens the new project's page."""
+    with ui.dialog() as dialog, ui.card().classes('w-96 gap-3'):
+        ui.label('New project').classes('text-lg font-semibold')
+        name = ui.input('Name', placeholder='e.g. Web shop').classes('w-full').mark('project-name')
+        days = ui.number(
+            f'Retention in days (empty: default, {default_days})', min=1, max=MAX_RETENTION_DAYS, precision=0
+        ).classes('w-full')
+        error = ui.label().classes('text-negative text-sm')
+
+        async def create() -> None:
+            if not is_admin():
+                return
+            try:
+                project = await run(create_project, name.value, retention_from_input(days.value))
+            except PulseKitError as exc:
+                error.set_text(exc.message)
+                return
+            dialog.close()
+            ui.navigate.to(f'/projects/{project.id}')
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button('Create project', on_click=create).mark('create-project')
+    return dialog

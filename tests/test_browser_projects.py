@@ -1,0 +1,71 @@
+"""The onboarding journey in a real browser against a real `pulsekit serve`: create a project, create a
+key, copy the key out of a setup snippet, send an event with it over HTTP and watch it arrive live."""
+
+import json
+import re
+import uuid
+
+import httpx
+import pytest
+
+from .server import ServerProcess, pulsekit_cli
+
+playwright = pytest.importorskip('playwright.sync_api')
+
+CHROMIUM = '/usr/bin/chromium'
+ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run']
+EMAIL, PASSWORD = 'admin@example.com', 'correct horse battery'
+TIMEOUT_MS = 15_000
+
+
+def test_created_key_copied_from_a_snippet_sends_an_event_that_appears_live(tmp_path):
+    data_dir = tmp_path / 'data'
+    pulsekit_cli(data_dir, 'user', 'create', EMAIL, '--admin', '--password-stdin', stdin=PASSWORD + '\n')
+    with ServerProcess(data_dir) as server, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={'width': 1280, 'height': 800})
+        context.grant_permissions(['clipboard-read', 'clipboard-write'], origin=server.url)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f'{server.url}/login?redirect_to=/projects')
+        page.get_by_label('E-mail').fill(EMAIL)
+        page.get_by_label('Password').fill(PASSWORD)
+        page.get_by_role('button', name='Log in').click()
+        page.wait_for_url(f'{server.url}/projects')
+
+        page.get_by_role('button', name='New project').click()
+        page.get_by_label('Name').fill('Journey')
+        page.get_by_role('button', name='Create project').click()
+        page.wait_for_url(re.compile(r'.*/projects/\d+$'))
+        project_id = int(page.url.rsplit('/', 1)[1])
+
+        page.get_by_role('button', name='New key').click()
+        page.get_by_role('button', name='Create key').click()
+        page.get_by_text('it is shown only this once').wait_for()
+        page.get_by_role('tab', name='curl').click()
+        page.locator('.nicegui-code-copy:visible').last.click()  # the copy button of the curl snippet
+        copied = page.evaluate('navigator.clipboard.readText()')
+        key = re.search(r'X-PulseKit-Key: (pk_[\w-]+)', copied).group(1)
+        assert f'{server.url}/api/v1/events' in copied
+
+        message = f'journey {uuid.uuid4().hex[:8]}'
+        response = httpx.post(
+            f'{server.url}/api/v1/events',
+            json={'level': 'error', 'message': message},
+            headers={'X-PulseKit-Key': key},
+            timeout=10,
+        )
+        assert response.status_code == 202
+        page.get_by_text(message).wait_for()  # pushed to the open page, no reload
+
+        stored = httpx.get(
+            f'{server.url}/api/v1/events/{response.json()["id"]}', headers={'X-PulseKit-Key': read_key(data_dir)}
+        )
+        assert stored.json()['project_id'] == project_id
+        browser.close()
+
+
+def read_key(data_dir) -> str:
+    """A read key for the project, made with the CLI (the server shares the database)."""
+    out = pulsekit_cli(data_dir, 'key', 'create', '--project', 'journey', '--permissions', 'read', '--json')
+    return json.loads(out.stdout)['key']

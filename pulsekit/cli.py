@@ -163,12 +163,13 @@ def cmd_key_revoke(args) -> None:
 
 
 def cmd_prune(args) -> None:
+    from .instance_settings import default_retention_days
     from .retention import prune, writer_runner
     from .services import start_services
 
     services = start_services(_settings(args))
     try:
-        report = prune(writer_runner(services.writer))
+        report = prune(writer_runner(services.writer), default_retention_days(services.settings))
     finally:
         services.close()
     per_project = ', '.join(f'{slug}: {n}' for slug, n in report.projects.items())

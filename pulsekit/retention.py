@@ -21,7 +21,7 @@ from typing import Any
 import peewee as pw
 
 from .db import is_sqlite
-from .instance_settings import get_setting
+from .instance_settings import default_retention_days
 from .models import Event, Issue, Project, now_utc, to_millis
 from .projects import delete_project, find_project, forget_cached_keys, retention_days_of
 
@@ -93,11 +93,11 @@ def writer_runner(writer, timeout_s: float = TASK_TIMEOUT_S) -> RunTask:
     return lambda task: writer.run_task(task).result(timeout_s)
 
 
-def prune(run: RunTask, *, now: datetime | None = None, chunk_rows: int = CHUNK_ROWS) -> PruneReport:
-    """Delete every project's events older than its retention; then reclaim the freed space."""
+def prune(run: RunTask, default_days: int, *, now: datetime | None = None, chunk_rows: int = CHUNK_ROWS) -> PruneReport:
+    """Delete every project's events older than its retention (`default_days` for projects without their
+    own); then reclaim the freed space."""
     now = now or now_utc()
     report = PruneReport()
-    default_days = get_setting('default_retention_days')
     for project, cutoff in retention_cutoffs(default_days, now=now):
         condition = (Event.project == project.id) & (Event.timestamp < to_millis(cutoff))
         deleted = 0
@@ -159,7 +159,7 @@ def run_retention_job(services) -> None:
     """The scheduler's job: prune through the writer; failures are logged, never raised."""
     try:
         with services.db.connection_context():
-            report = prune(writer_runner(services.writer))
+            report = prune(writer_runner(services.writer), default_retention_days(services.settings))
         if report.events_deleted:
             log.info('retention: deleted %d events (%s), %d empty issues, freed %d pages',
                      report.events_deleted, report.projects, report.issues_deleted, report.pages_freed)  # fmt: skip

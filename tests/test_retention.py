@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pulsekit.instance_settings import set_setting
+from pulsekit.config import Settings
+from pulsekit.instance_settings import default_retention_days, set_setting
 from pulsekit.models import Event, Issue
 from pulsekit.projects import create_project
 from pulsekit.retention import prune, writer_runner
@@ -43,7 +44,9 @@ def test_retention_deletes_exactly_the_old_events_and_keeps_counters_right(env):
     Issue.update(status='resolved').where(Issue.title.startswith('Resolved')).execute()
     Issue.update(status='ignored').where(Issue.title.startswith('Ignored')).execute()
 
-    report = prune(writer_runner(writer), now=NOW, chunk_rows=2)  # small chunks: several tasks per project
+    report = prune(
+        writer_runner(writer), default_retention_days(Settings()), now=NOW, chunk_rows=2
+    )  # small chunks: several tasks per project
 
     remaining = {str(e.id) for e in Event.select()}
     assert remaining == set(new_short + default_new)
@@ -67,7 +70,7 @@ def test_retention_keeps_the_full_text_index_in_step(env):
     store(writer, project.id, [{'message': 'ancient zebra', 'timestamp': _at(40)}], NOW)
     store(writer, project.id, [{'message': 'recent zebra', 'timestamp': _at(1)}], NOW)
 
-    prune(writer_runner(writer), now=NOW)
+    prune(writer_runner(writer), 30, now=NOW)
 
     hits = db.execute_sql("SELECT rowid FROM events_fts WHERE events_fts MATCH 'zebra'").fetchall()
     assert [h[0] for h in hits] == [e.seq for e in Event.select()]
@@ -79,7 +82,7 @@ def test_retention_with_nothing_old_deletes_nothing(env):
     project = create_project('Fresh')
     ids = store(writer, project.id, [_error('A', 29.9), {'message': 'hi', 'timestamp': _at(0)}], NOW)
 
-    report = prune(writer_runner(writer), now=NOW)
+    report = prune(writer_runner(writer), 30, now=NOW)
 
     assert report.events_deleted == 0
     assert {str(e.id) for e in Event.select()} == set(ids)
@@ -95,9 +98,15 @@ def test_new_databases_use_incremental_auto_vacuum_and_prune_hands_space_back(en
         store(writer, project.id, [{'message': f'{big} {batch} {i}', 'timestamp': _at(60)} for i in range(100)], NOW)
     pages_before = db.execute_sql('PRAGMA page_count').fetchone()[0]
 
-    report = prune(writer_runner(writer), now=NOW)
+    report = prune(writer_runner(writer), 30, now=NOW)
 
     assert report.events_deleted == 400
     assert report.pages_freed > 0
     assert db.execute_sql('PRAGMA freelist_count').fetchone()[0] == 0
     assert db.execute_sql('PRAGMA page_count').fetchone()[0] < pages_before
+
+
+def test_default_retention_is_the_admin_setting_else_the_environment(env):
+    assert default_retention_days(Settings(retention_days=12)) == 12
+    set_setting('default_retention_days', 40)
+    assert default_retention_days(Settings(retention_days=12)) == 40

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from .. import projects
 from ..errors import Conflict, InvalidField
-from ..instance_settings import get_setting, public_url
+from ..instance_settings import default_retention_days, public_url
 from ..retention import delete_project_in_chunks, writer_runner
 from .bodies import read_json
 from .deps import authenticate, run_db, services
@@ -38,8 +38,8 @@ async def _body(request: Request, allowed: tuple[str, ...], required: tuple[str,
 
 
 def _project_out(request: Request, project) -> dict:
-    stats = projects.project_stats(project.id)
-    return projects.project_to_dict(project, stats, default_days=get_setting('default_retention_days'))
+    default_days = default_retention_days(services(request).settings)
+    return projects.project_to_dict(project, projects.project_stats(project.id), default_days=default_days)
 
 
 @router.get('/api/v1/projects')
@@ -47,7 +47,7 @@ async def list_projects(request: Request) -> Response:
     await authenticate(request, 'admin')
 
     def query():
-        default_days = get_setting('default_retention_days')
+        default_days = default_retention_days(services(request).settings)
         return [projects.project_to_dict(p, s, default_days=default_days) for p, s in projects.list_projects()]
 
     return json_response({'projects': await run_db(query)})

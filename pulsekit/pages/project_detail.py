@@ -8,7 +8,7 @@ from nicegui import ui
 
 from ..config import Settings
 from ..errors import NotFound, PulseKitError
-from ..instance_settings import get_setting, public_url
+from ..instance_settings import default_retention_days, public_url
 from ..models import Project
 from ..projects import (
     MAX_RETENTION_DAYS,
@@ -41,7 +41,8 @@ def load_project(ref: str, settings: Settings) -> ProjectData | None:
         project = find_project(ref)
     except NotFound:
         return None
-    return ProjectData(project, project_stats(project.id), get_setting('default_retention_days'), public_url(settings))
+    default_days = default_retention_days(settings)
+    return ProjectData(project, project_stats(project.id), default_days, public_url(settings))
 
 
 def update_project(project_id: int, name: str, days: int | None) -> Project:

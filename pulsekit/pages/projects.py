@@ -6,16 +6,16 @@ from nicegui import ui
 
 from ..config import Settings
 from ..errors import PulseKitError
-from ..instance_settings import get_setting
+from ..instance_settings import default_retention_days
 from ..projects import MAX_RETENTION_DAYS, create_project, list_projects, retention_days_of
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
 from .layout import is_admin, page, preferences, run
 
 
-def project_rows() -> tuple[list[dict], int]:
+def project_rows(settings: Settings) -> tuple[list[dict], int]:
     """Rows for the list (name, slug, events in 24 h, last event, retention) and the instance default."""
-    default_days = get_setting('default_retention_days')
+    default_days = default_retention_days(settings)
     rows = [
         {
             'id': p.id,
@@ -39,7 +39,7 @@ def retention_from_input(value) -> int | None:
 def register(settings: Settings) -> None:
     @page('/projects', 'Projects')
     async def projects_page() -> None:
-        rows, default_days = await run(project_rows)
+        rows, default_days = await run(project_rows, settings)
         timezone = preferences().get('timezone', 'UTC')
         with ui.row().classes('w-full items-center'):
             ui.label('Projects').classes('text-xl font-semibold')

@@ -35,6 +35,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
 SUMMARY_MESSAGE_CHARS = 300
+INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
 
 
 @dataclass
@@ -252,12 +253,24 @@ class Writer:
         issue_ids = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
-            placeholders = ', '.join([self.db.param] * len(EVENT_COLUMNS))
-            sql = f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING'
-            with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
-                self.db.cursor().executemany(sql, rows)
+            self._insert_rows(rows)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
+
+    def _insert_rows(self, rows: list[tuple]) -> None:
+        # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
+        # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
+        # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
+        row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
+        cursor = self.db.cursor()
+        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
+            chunk = rows[start : start + INSERT_CHUNK_ROWS]
+            sql = (
+                f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(chunk))} '
+                'ON CONFLICT DO NOTHING'
+            )
+            with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
+                cursor.execute(sql, [value for row in chunk for value in row])
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()

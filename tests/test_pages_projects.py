@@ -36,11 +36,11 @@ async def test_projects_list_shows_slug_activity_and_retention(admin: User):
     in_db(create_project, 'Quiet')
     store_events(shop.id, [{'message': 'one'}, {'message': 'two'}])
     await admin.open('/projects')
-    await admin.should_see('Shop')
-    await admin.should_see('shop')
-    await admin.should_see('7 days')
-    await admin.should_see('30 days (default)')
-    await admin.should_see('just now')
+    await admin.should_see('Shop', retries=50)
+    await admin.should_see('shop', retries=50)
+    await admin.should_see('7 days', retries=50)
+    await admin.should_see('30 days (default)', retries=50)
+    await admin.should_see('just now', retries=50)
     with admin.client:
         row = next(iter(admin.find(marker='project-shop').elements))
         assert '2' in [child.text for child in row.default_slot.children if isinstance(child, ui.label)]
@@ -48,7 +48,7 @@ async def test_projects_list_shows_slug_activity_and_retention(admin: User):
 
 async def test_empty_projects_page_says_what_to_do(admin: User):
     await admin.open('/projects')
-    await admin.should_see('No projects yet')
+    await admin.should_see('No projects yet', retries=50)
 
 
 async def test_create_project_opens_its_page_with_a_unique_slug(admin: User):
@@ -58,17 +58,17 @@ async def test_create_project_opens_its_page_with_a_unique_slug(admin: User):
     admin.find(marker='project-name').type('Web Shop')
     admin.find('Retention in days (empty: default, 30)').type('14')
     admin.find(marker='create-project').click()
-    await admin.should_see('web-shop-2')
+    await admin.should_see('web-shop-2', retries=50)
     project = project_by_slug('web-shop-2')
     assert project is not None and project.name == 'Web Shop' and project.retention_days == 14
-    await admin.should_see('Send your first events')
+    await admin.should_see('Send your first events', retries=50)
 
 
 async def test_create_project_with_an_empty_name_says_why(admin: User):
     await admin.open('/projects')
     admin.find(marker='new-project').click()
     admin.find(marker='create-project').click()
-    await admin.should_see('name must not be empty')
+    await admin.should_see('name must not be empty', retries=50)
     assert in_db(Project.select().count) == 0
 
 
@@ -78,12 +78,12 @@ async def test_rename_and_set_retention(admin: User):
     admin.find(marker='settings-name').clear().type('Store')
     admin.find(marker='settings-retention').type('9')
     admin.find(marker='save-settings').click()
-    await admin.should_see('9 days')
+    await admin.should_see('9 days', retries=50)
     saved = project_by_slug('shop')
     assert (saved.name, saved.retention_days) == ('Store', 9)
     admin.find(marker='settings-retention').clear()
     admin.find(marker='save-settings').click()
-    await admin.should_see('30 days (default)')
+    await admin.should_see('30 days (default)', retries=50)
     assert project_by_slug('shop').retention_days is None
 
 
@@ -91,7 +91,7 @@ async def test_instance_default_retention_is_shown(admin: User):
     in_db(set_setting, 'default_retention_days', 45)
     project = in_db(create_project, 'Shop')
     await admin.open(f'/projects/{project.slug}')
-    await admin.should_see('45 days (default)')
+    await admin.should_see('45 days (default)', retries=50)
 
 
 async def test_delete_needs_the_slug_typed_and_says_how_much_went(admin: User):
@@ -104,7 +104,7 @@ async def test_delete_needs_the_slug_typed_and_says_how_much_went(admin: User):
     ))  # fmt: skip
     await admin.open(f'/projects/{project.id}')
     admin.find(marker='delete-project').click()
-    await admin.should_see('Type the slug doomed to confirm.')
+    await admin.should_see('Type the slug doomed to confirm.', retries=50)
     admin.find(marker='confirm-slug').type('doome')
     admin.find(marker='confirm-delete').click()  # disabled: nothing happens
     await asyncio.sleep(0.2)
@@ -124,7 +124,7 @@ async def test_new_key_is_shown_once_with_its_dsn_and_fills_in_the_snippets(admi
     admin.find(marker='key-name').clear().type('backend')
     admin.find(marker='perm-read').click()
     admin.find(marker='create-key').click()
-    await admin.should_see('Copy it now: it is shown only this once.')
+    await admin.should_see('Copy it now: it is shown only this once.', retries=50)
     key = text_of(admin, 'fresh-key')
     row = in_db(ApiKey.get, ApiKey.name == 'backend')
     assert row.key_hash == hash_key(key) and row.permissions == 'ingest,read'
@@ -136,8 +136,8 @@ async def test_new_key_is_shown_once_with_its_dsn_and_fills_in_the_snippets(admi
     assert f'X-PulseKit-Key: {key}' in curl.content and 'http://127.0.0.1:4000/api/v1/events' in curl.content
 
     await admin.open(f'/projects/{project.id}')  # afterwards: only the prefix
-    await admin.should_see(f'{row.key_prefix}…')
-    await admin.should_see(f'http://{row.key_prefix}…@127.0.0.1:4000/{project.id}')
+    await admin.should_see(f'{row.key_prefix}…', retries=50)
+    await admin.should_see(f'http://{row.key_prefix}…@127.0.0.1:4000/{project.id}', retries=50)
     await admin.should_not_see(key)
     with admin.client:
         python = next(iter(admin.find(marker='snippet-python').elements))
@@ -148,7 +148,7 @@ async def test_snippets_cover_every_sdk_sentry_and_curl(admin: User):
     project = in_db(create_project, 'Shop')
     await admin.open(f'/projects/{project.id}')
     for label in ('Python', 'TypeScript', 'Go', 'Rust', 'Elixir', 'Sentry SDKs', 'curl'):
-        await admin.should_see(label)
+        await admin.should_see(label, retries=50)
     with admin.client:
         code = {m: next(iter(admin.find(marker=f'snippet-{m}').elements)).content for m in ('typescript', 'go', 'rust')}
     dsn = f'http://<your-key>@127.0.0.1:4000/{project.id}'
@@ -163,7 +163,7 @@ async def test_key_needs_at_least_one_permission(admin: User):
     admin.find(marker='new-key').click()
     admin.find(marker='perm-ingest').click()  # unticks the default
     admin.find(marker='create-key').click()
-    await admin.should_see('permissions must be a non-empty subset of ingest, read, admin')
+    await admin.should_see('permissions must be a non-empty subset of ingest, read, admin', retries=50)
     assert in_db(ApiKey.select().count) == 0
 
 
@@ -174,9 +174,9 @@ async def test_revoke_asks_then_refuses_the_key_on_its_next_request(admin: User)
     assert (await admin.http_client.post('/api/v1/events', json={'message': 'a'}, headers=headers)).status_code == 202
     await admin.open(f'/projects/{project.id}')
     admin.find(marker=f'revoke-{row.id}').click()
-    await admin.should_see('Apps using it are refused from their next request on.')
+    await admin.should_see('Apps using it are refused from their next request on.', retries=50)
     admin.find('Revoke key').click()
-    await admin.should_see('revoked')
+    await admin.should_see('revoked', retries=50)
     assert await wait_for(lambda: in_db(ApiKey.get_by_id, row.id).revoked_at is not None)
     response = await admin.http_client.post('/api/v1/events', json={'message': 'b'}, headers=headers)
     assert response.status_code == 401
@@ -185,7 +185,7 @@ async def test_revoke_asks_then_refuses_the_key_on_its_next_request(admin: User)
 async def test_send_test_event_stores_it_and_shows_it_arriving(admin: User):
     project = in_db(create_project, 'Shop')
     await admin.open(f'/projects/{project.id}')
-    await admin.should_see('Waiting for events')
+    await admin.should_see('Waiting for events', retries=50)
     admin.find(marker='send-test-event').click()
     await admin.should_see(TEST_EVENT_MESSAGE, retries=100)
     [event] = in_db(lambda: list(Event.select()))
@@ -213,17 +213,17 @@ async def test_an_event_sent_over_http_appears_live(admin: User):
 
 async def test_unknown_project_page_says_so(admin: User):
     await admin.open('/projects/nope')
-    await admin.should_see('No such project')
+    await admin.should_see('No such project', retries=50)
 
 
 async def test_members_see_projects_and_snippets_but_cannot_change_them(member: User):
     project = in_db(create_project, 'Shop')
     in_db(create_key, project, 'k', ['ingest'])
     await member.open('/projects')
-    await member.should_see('Shop')
+    await member.should_see('Shop', retries=50)
     await member.should_not_see('New project')
     await member.open(f'/projects/{project.id}')
-    await member.should_see('Send your first events')
+    await member.should_see('Send your first events', retries=50)
     for marker in ('new-key', 'delete-project', 'save-settings', 'create-key', 'confirm-delete'):
         await member.should_not_see(marker=marker)
     await member.should_not_see('Revoke')

@@ -207,6 +207,40 @@ def cmd_user_create(args) -> None:
     )
 
 
+def cmd_demo(args) -> None:
+    from .demo import generate_demo
+    from .projects import dsn_for
+    from .services import start_services
+
+    settings = _settings(args)
+    if args.events < 1 or args.events > 5_000_000:
+        raise CommandError('--events must be between 1 and 5,000,000')
+    services = start_services(settings)
+    width = 30
+
+    def progress(done: int, total: int) -> None:
+        if args.json:
+            return
+        filled = int(width * done / total)
+        print(f'\r  [{"#" * filled}{"." * (width - filled)}] {done:,}/{total:,} events', end='', file=sys.stderr)
+
+    try:
+        with services.db.connection_context():
+            summary = generate_demo(services.writer, args.events, args.days, progress=progress)
+    finally:
+        services.close()
+    if not args.json:
+        print(file=sys.stderr)
+    dsn = dsn_for(summary['key'], 1, settings.public_url)
+    _emit(
+        args,
+        {**summary, 'dsn': dsn},
+        f'demo data ready: {summary["events"]:,} events in {", ".join(summary["projects"])} '
+        f'({summary["issues"]} issues)\nA demo key (ingest, read) for {summary["projects"][0]}: {summary["key"]}\n'
+        'Open the dashboard (pulsekit serve) and log in.',
+    )
+
+
 # -- parser --------------------------------------------------------------------------------
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--data-dir', help='folder with the SQLite database (default: $PULSEKIT_DATA_DIR or ./data)')
@@ -249,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
 
     add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
+
+    demo = add(sub, 'demo', cmd_demo, 'fill the instance with realistic sample projects, errors and events')
+    demo.add_argument('--events', type=int, default=5000, help='how many events to create (default: 5000)')
+    demo.add_argument('--days', type=int, default=7, help='spread them over this many past days (default: 7)')
 
     user = sub.add_parser('user', help='manage dashboard users').add_subparsers(
         dest='action', metavar='ACTION', required=True

@@ -45,3 +45,15 @@ def absolute_time(value: datetime | int | str | None, timezone: str = 'UTC') -> 
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo('UTC')
     return moment.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S %Z')
+
+
+def format_in_zone(value: datetime | int | str | None, timezone: str, fmt: str) -> str:
+    """`value` formatted with strftime `fmt` in the given IANA time zone."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ''
+    try:
+        zone = zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo('UTC')
+    return moment.astimezone(zone).strftime(fmt)

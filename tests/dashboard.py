@@ -105,3 +105,16 @@ def seeded(admin: User) -> dict:
     )
     api_ids = store_events(api.id, [{'type': 'error', 'level': 'fatal', 'message': 'database gone'}])
     return {'shop': shop.id, 'api': api.id, 'event_ids': ids, 'api_event_ids': api_ids}
+
+
+async def until(condition, timeout_s: float = 5.0) -> None:
+    """Wait (bounded) until `condition()` is true; fails the test with the condition's source otherwise."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f'condition not met within {timeout_s}s')

@@ -25,7 +25,7 @@ def throttle() -> LoginThrottle:
     return services().extras.setdefault('login_throttle', LoginThrottle())
 
 
-def _start_session(user) -> None:
+def start_session(user) -> None:
     app.storage.user.update(user_id=user.id, stamp=session_stamp(user))
 
 
@@ -87,7 +87,7 @@ def _login_form(target: str) -> None:
             return
         throttle().record_success(email.value, ip)
         await run(record_login, user.id)
-        _start_session(user)
+        start_session(user)
         ui.navigate.to(target)
 
     password.on('keydown.enter', submit)
@@ -116,7 +116,7 @@ def _setup_form(target: str) -> None:
             error.text = exc.message[:1].upper() + exc.message[1:] + '.'
             error.set_visibility(True)
             return
-        _start_session(user)
+        start_session(user)
         ui.navigate.to(target)
 
     repeat.on('keydown.enter', submit)

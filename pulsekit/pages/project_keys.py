@@ -10,7 +10,7 @@ from ..errors import PulseKitError
 from ..models import PERMISSIONS
 from ..projects import create_key, find_project, key_to_dict, list_keys, revoke_key
 from ..timefmt import absolute_time, relative_time
-from .components.copy import copy_button
+from .components.clipboard import copy_button
 from .layout import is_admin, preferences, run
 
 PERMISSION_HELP = {

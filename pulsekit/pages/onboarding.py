@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from ..bus import CommitSummary
 from ..errors import PulseKitError
 from ..onboarding import send_test_event, setup_snippets
 from ..timefmt import relative_time
 from .components.level import level_badge
+from .components.live import LiveFeed
 from .layout import services
 
 MAX_ARRIVALS_SHOWN = 10
 
 
-def onboarding_panel(public_url: str, project_id: int, on_event: Callable[[int], None]) -> ui.refreshable:
+def onboarding_panel(public_url: str, project_id: int, on_events: Callable[[], Awaitable[None]]) -> ui.refreshable:
     """Render the panel; returns the refreshable snippets, to be refreshed with a freshly created key."""
 
     @ui.refreshable
@@ -64,23 +63,21 @@ def onboarding_panel(public_url: str, project_id: int, on_event: Callable[[int],
 
     button.on_click(send)
 
-    def on_commit(summary: CommitSummary) -> None:
-        mine = [e for e in summary.events if e['project_id'] == project_id]
-        if not mine or arrivals.is_deleted:
+    async def show_arrivals(events: list[dict]) -> None:
+        if arrivals.is_deleted:
             return
         waiting.set_visibility(False)
-        for event in mine[-MAX_ARRIVALS_SHOWN:]:
-            with arrivals:
-                with ui.row().classes('items-center gap-2 no-wrap').mark('arrival') as row:
-                    level_badge(event['level'])
-                    ui.label(event['type']).classes('pk-mono text-sm')
-                    ui.label(event['message'] or '—').classes('text-sm truncate max-w-xl')
-                    ui.label(relative_time(event['timestamp'])).classes('text-xs pk-muted')
-                row.move(arrivals, target_index=0)
+        for event in events[-MAX_ARRIVALS_SHOWN:]:
+            with arrivals, ui.row().classes('items-center gap-2 no-wrap').mark('arrival') as row:
+                level_badge(event['level'])
+                ui.label(event['type']).classes('pk-mono text-sm')
+                ui.label(event['message'] or '—').classes('text-sm truncate max-w-xl')
+                ui.label(relative_time(event['timestamp'])).classes('text-xs pk-muted')
+            row.move(arrivals, target_index=0)
         while len(arrivals.default_slot.children) > MAX_ARRIVALS_SHOWN:
             arrivals.remove(arrivals.default_slot.children[-1])
-        on_event(len(mine))
+        await on_events()
 
-    unsubscribe = services().bus.subscribe(on_commit, loop=asyncio.get_running_loop())
-    ui.context.client.on_delete(unsubscribe)
+    # at most one refresh a second, whatever the ingest rate
+    LiveFeed(show_arrivals, matches=lambda event: event['project_id'] == project_id)
     return snippets

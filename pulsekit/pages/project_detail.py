@@ -84,12 +84,13 @@ def register(settings: Settings) -> None:
                 default_note = ' (default)' if project.retention_days is None else ''
                 retention_label = ui.label(f'{days} days{default_note}').classes('pk-kpi')
 
-        def on_event(n: int) -> None:
-            events_24h.set_text(f'{int(events_24h.text.replace(",", "")) + n:,}')
-            last.set_text('just now')
+        async def refresh_stats() -> None:
+            stats = await run(project_stats, project.id)
+            events_24h.set_text(f'{stats.events_24h:,}')
+            last.set_text(relative_time(stats.last_event_at))
 
         await keys_panel(project.id, data.public_url, on_created=lambda key: snippets.refresh(key))
-        snippets = onboarding_panel(data.public_url, project.id, on_event)
+        snippets = onboarding_panel(data.public_url, project.id, refresh_stats)
         if not is_admin():
             return
 

@@ -1,8 +1,9 @@
 """Retention: delete events older than each project's limit, in small writer tasks.
 
 Each chunk (at most `chunk_rows` events) is its own writer task, so ingestion interleaves
-with a long purge instead of waiting behind one huge transaction. Issue counters stay
-consistent: each deleted event decrements its issue's `event_count`. An issue left with no
+with a long purge instead of waiting behind one huge transaction. The dashboard's hourly
+rollups drop by exactly the events deleted, so charts count what is stored. Issue counters
+stay consistent: each deleted event decrements its issue's `event_count`. An issue left with no
 events is deleted when it is **open** (nothing left to look at), and kept with a count of 0
 when it is **resolved or ignored**, so that decision survives: a resolved issue that recurs
 is still a regression, an ignored one stays ignored. Afterwards SQLite hands freed pages back
@@ -21,8 +22,9 @@ from typing import Any
 import peewee as pw
 
 from .db import is_sqlite
+from .events.writer import HOUR_MS
 from .instance_settings import default_retention_days
-from .models import Event, Issue, Project, now_utc, to_millis
+from .models import Event, EventCountHourly, Issue, Project, TagCountHourly, now_utc, to_millis
 from .projects import delete_project, find_project, forget_cached_keys, retention_days_of
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,40 @@ class PruneReport:
         }
 
 
-def _delete_event_rows(condition: pw.Expression, limit: int) -> list[tuple[int, int | None]]:
-    """Delete at most `limit` events matching `condition`, oldest first; returns their (seq, issue_id)."""
-    rows = list(Event.select(Event.seq, Event.issue).where(condition).order_by(Event.timestamp).limit(limit).tuples())
-    if rows:
-        Event.delete().where(Event.seq.in_([seq for seq, _ in rows])).execute()  # FTS5 follows by trigger
-    return rows
+def _delete_event_rows(condition: pw.Expression, limit: int, *, fix_rollups: bool = True) -> list[tuple]:
+    """Delete at most `limit` events matching `condition`, oldest first; returns their (seq, issue_id).
+    With `fix_rollups`, the dashboard's hourly counts drop by the events deleted, as the writer raised them."""
+    columns = (Event.seq, Event.issue, Event.project, Event.timestamp, Event.level, Event.tags)
+    rows = list(Event.select(*columns).where(condition).order_by(Event.timestamp).limit(limit).tuples())
+    if not rows:
+        return []
+    Event.delete().where(Event.seq.in_([row[0] for row in rows])).execute()  # FTS5 follows by trigger
+    if fix_rollups:
+        _uncount(rows)
+    return [(seq, issue_id) for seq, issue_id, *_ in rows]
+
+
+def _uncount(rows: list[tuple]) -> None:
+    """Take deleted events out of the hourly rollups; rows that reach zero go."""
+    levels: Counter = Counter()
+    tags: Counter = Counter()
+    for _seq, _issue, project_id, timestamp, level, event_tags in rows:
+        hour = to_millis(timestamp) // HOUR_MS * HOUR_MS
+        levels[project_id, hour, level] += 1
+        for key, value in (event_tags or {}).items():
+            tags[project_id, hour, key, value] += 1
+    for (project_id, hour, level), n in levels.items():
+        where = (EventCountHourly.project == project_id) & (EventCountHourly.hour == hour)
+        where &= EventCountHourly.level == level
+        EventCountHourly.update(count=EventCountHourly.count - n).where(where).execute()
+    for (project_id, hour, key, value), n in tags.items():
+        where = (TagCountHourly.project == project_id) & (TagCountHourly.hour == hour)
+        where &= (TagCountHourly.key == key) & (TagCountHourly.value == value)
+        TagCountHourly.update(count=TagCountHourly.count - n).where(where).execute()
+    hours = {(p, h) for p, h, _ in levels}
+    for model in (EventCountHourly, TagCountHourly):
+        for project_id, hour in hours:
+            model.delete().where((model.project == project_id) & (model.hour == hour) & (model.count <= 0)).execute()
 
 
 def delete_events_chunk(condition: pw.Expression, limit: int = CHUNK_ROWS) -> tuple[int, int]:
@@ -144,7 +174,7 @@ def delete_project_in_chunks(run: RunTask, project_id: int, *, chunk_rows: int =
     condition = Event.project == project_id
     deleted = 0
     for _ in range(MAX_CHUNKS_PER_PROJECT):
-        n = len(run(lambda: _delete_event_rows(condition, chunk_rows)))
+        n = len(run(lambda: _delete_event_rows(condition, chunk_rows, fix_rollups=False)))  # they cascade
         deleted += n
         if n < chunk_rows:
             break

@@ -1,10 +1,11 @@
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from pulsekit.config import Settings
 from pulsekit.instance_settings import default_retention_days, set_setting
-from pulsekit.models import Event, Issue
+from pulsekit.models import Event, EventCountHourly, Issue, TagCountHourly, to_millis
 from pulsekit.projects import create_project
 from pulsekit.retention import prune, writer_runner
 
@@ -110,3 +111,44 @@ def test_default_retention_is_the_admin_setting_else_the_environment(env):
     assert default_retention_days(Settings(retention_days=12)) == 12
     set_setting('default_retention_days', 40)
     assert default_retention_days(Settings(retention_days=12)) == 40
+
+
+def _rollups() -> tuple[dict, dict]:
+    levels = {(r.project_id, r.hour, r.level): r.count for r in EventCountHourly.select()}
+    tags = {(r.project_id, r.hour, r.key, r.value): r.count for r in TagCountHourly.select()}
+    return levels, tags
+
+
+def _rollups_from_events() -> tuple[dict, dict]:
+    levels, tags = Counter(), Counter()
+    for e in Event.select():
+        hour = to_millis(e.timestamp) // 3_600_000 * 3_600_000
+        levels[e.project_id, hour, e.level] += 1
+        for key, value in (e.tags or {}).items():
+            tags[e.project_id, hour, key, value] += 1
+    return dict(levels), dict(tags)
+
+
+def test_retention_keeps_the_hourly_rollups_equal_to_the_stored_events(env):
+    _db, writer = env
+    project = create_project('Charts', retention_days=2)
+    cutoff_hour = NOW - timedelta(days=2)
+    bodies = [
+        {'level': 'error', 'message': 'old', 'tags': {'region': 'eu'}, 'timestamp': _at(5)},
+        {'level': 'info', 'message': 'old', 'tags': {'region': 'us'}, 'timestamp': _at(5)},
+        # the same hour, on both sides of the cutoff: the hour's counts drop by one
+        {'level': 'warning', 'message': 'boundary', 'tags': {'region': 'eu'},
+         'timestamp': (cutoff_hour - timedelta(minutes=1)).timestamp()},
+        {'level': 'warning', 'message': 'boundary', 'tags': {'region': 'eu'},
+         'timestamp': (cutoff_hour + timedelta(minutes=1)).timestamp()},
+        {'level': 'error', 'message': 'new', 'tags': {'region': 'eu'}, 'timestamp': _at(1)},
+    ]  # fmt: skip
+    store(writer, project.id, bodies, NOW)
+    assert _rollups() == _rollups_from_events()
+
+    report = prune(writer_runner(writer), 30, now=NOW)
+
+    assert report.events_deleted == 3
+    assert _rollups() == _rollups_from_events()
+    levels, _tags = _rollups()
+    assert sum(levels.values()) == 2

@@ -111,7 +111,7 @@ async def test_delete_needs_the_slug_typed_and_says_how_much_went(admin: User):
     assert project_by_slug('doomed') is not None
     admin.find(marker='confirm-slug').type('d')
     admin.find(marker='confirm-delete').click()
-    await admin.should_see('3 events, 2 issues, 1 alert rules and 1 keys were deleted.', retries=100)
+    await admin.should_see('3 events, 2 issues, 1 alert rule and 1 key were deleted.', retries=100)
     assert project_by_slug('doomed') is None
     assert in_db(Event.select().count) == 0 and in_db(Issue.select().count) == 0
     assert in_db(ApiKey.select().count) == 0

@@ -51,6 +51,10 @@ def update_project(project_id: int, name: str, days: int | None) -> Project:
     return set_retention_days(project, days)
 
 
+def plural(count: int, noun: str) -> str:
+    return f'{count:,} {noun}' + ('' if count == 1 else 's')
+
+
 def register(settings: Settings) -> None:
     @page('/projects/{ref}', 'Project')
     async def project_page(ref: str) -> None:
@@ -147,8 +151,8 @@ def register(settings: Settings) -> None:
             with result:
                 ui.label(f'Deleted "{project.name}".').classes('font-semibold')
                 ui.label(
-                    f'{counts["events"]:,} events, {counts["issues"]:,} issues, '
-                    f'{counts["alert_rules"]:,} alert rules and {counts["keys"]:,} keys were deleted.'
+                    f'{plural(counts["events"], "event")}, {plural(counts["issues"], "issue")}, '
+                    f'{plural(counts["alert_rules"], "alert rule")} and {plural(counts["keys"], "key")} were deleted.'
                 ).mark('deleted-counts')
                 ui.button('Back to projects', on_click=lambda: ui.navigate.to('/projects'))
             confirm.props('persistent')

@@ -1,5 +1,6 @@
 """Projects, keys, DSNs, onboarding snippets and the prune command: the domain without HTTP."""
 
+import asyncio
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -7,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pulsekit.errors import InvalidApiKey, InvalidField, NotFound
+from pulsekit.events.ingest import prepare_event
 from pulsekit.keys import KeyCache, create_key, dsn_for, masked_dsn, parse_permissions, record_key_use, revoke_key
 from pulsekit.models import ApiKey, Event
 from pulsekit.onboarding import KEY_PLACEHOLDER, TEST_EVENT_TYPE, send_test_event, setup_snippets
 from pulsekit.projects import create_project, find_project, project_stats, set_retention_days, slugify
+from pulsekit.retention import run_retention_job
 
 from .projects_support import migrated_db, store
 from .server import pulsekit_cli
@@ -186,3 +189,13 @@ def test_prune_command_deletes_old_events(tmp_path):
 async def test_the_app_schedules_the_retention_job(api):
     jobs = {job.name for job in api.services.extras['scheduler'].get_jobs()}
     assert 'run_retention_job' in jobs
+
+
+async def test_the_scheduled_job_prunes_through_the_running_writer(api):
+    now = datetime.now(UTC)
+    old = prepare_event({'message': 'ancient', 'timestamp': (now - timedelta(days=40)).timestamp()}, now)
+    new = prepare_event({'message': 'fresh'}, now)
+    await api.services.writer.write(api.project_id, [old, new])
+    await asyncio.to_thread(run_retention_job, api.services)
+    with api.services.db.connection_context():
+        assert [e.message for e in Event.select()] == ['fresh']

@@ -113,6 +113,7 @@ def cmd_key_create(args) -> None:
     settings, _ = _open_db(args)
     project = find_project(args.project)
     row, key = create_key(project, args.name, args.permissions)
+    # The instance's public URL (Settings page, else PULSEKIT_BASE_URL, else host:port) as users reach it.
     dsn = dsn_for(key, project.id, public_url(settings))
     payload = {
         'id': row.id,

@@ -179,9 +179,10 @@ class Writer:
                 job.error = exc
         with self._cond:
             self._queued_events -= sum(job.size for job in group)
-        self._resolve(group)
         if out.summaries or out.new_issues:
+            # Before answering the clients: whoever reads after a 202 finds the commit announced.
             self.bus.publish(CommitSummary(out.summaries, out.new_issues, out.regressed))
+        self._resolve(group)
 
     def _apply(self, group: list[_Job], out: _Outcome) -> None:
         """Store all event jobs of the group in one pass (one lookup, one INSERT); should that fail

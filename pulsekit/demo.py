@@ -75,7 +75,7 @@ def _error_event(rng: random.Random, project: str, when: datetime) -> dict:
         frames.append(_frame(library[0], library[1], 310, '        raise self._error(exc)', False))
     return {
         'type': 'error',
-        'level': 'fatal' if rng.random() < 0.08 else 'error',
+        'level': 'fatal' if exc_type == 'ConnectionError' and rng.random() < 0.3 else 'error',
         'message': f'{exc_type}: {message}',
         'exception': {'type': exc_type, 'value': message},
         'stacktrace': {'frames': frames},

@@ -43,7 +43,7 @@ COLUMNS = [
     {'name': 'time', 'label': 'Time', 'field': 'time_rel', 'align': 'right'},
 ]
 MESSAGE_SLOT_HTML = (
-    '<q-td :props="props" class="pk-msg"><div class="truncate" style="max-width: 420px" :title="props.row.message">'
+    '<q-td :props="props" class="pk-msg"><div class="truncate" style="max-width: 300px" :title="props.row.message">'
     '{{ props.row.message }}</div></q-td>'
 )
 
@@ -247,7 +247,7 @@ def register(settings: Settings) -> None:
                     ).props('flat no-caps icon-right=chevron_right')
                     older.set_visibility(bool(data['next_cursor']))
 
-            with ui.column().classes('w-72 gap-2 shrink-0').mark('facets'):
+            with ui.column().classes('w-60 gap-2 shrink-0').mark('facets'):
                 facets_box = ui.column().classes('w-full gap-2')
 
         def show_summary(total: int | None, shown: int) -> None:

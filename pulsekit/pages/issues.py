@@ -60,7 +60,7 @@ def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -
         {
             'id': i['id'],
             'title': i['title'],
-            'culprit': i['culprit'] or project_name(i['project_id']),
+            'culprit': ' · '.join(x for x in (project_name(i['project_id']), i['culprit']) if x),
             'level': i['level'],
             'status': i['status'],
             'is_regression': i['is_regression'],

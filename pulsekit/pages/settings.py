@@ -45,17 +45,29 @@ def register(settings: Settings) -> None:
 
         with _section('Preferences', 'Stored on the server: they follow you to every browser.'):
             with ui.row().classes('gap-4 items-end'):
-                theme = ui.select(list(THEMES), value=prefs['theme'], label='Theme').classes('w-36').mark('pref-theme')
+                theme = (
+                    ui.select(list(THEMES), value=prefs['theme'], label='Theme')
+                    .props('outlined dense')
+                    .classes('w-36')
+                    .mark('pref-theme')
+                )
                 timezone = (
                     ui.select(zones, value=prefs['timezone'], label='Time zone', with_input=True)
+                    .props('outlined dense')
                     .classes('w-64')
                     .mark('pref-timezone')
                 )
-                page_size = ui.select(list(PAGE_SIZES), value=prefs['page_size'], label='Rows per page').classes('w-36')
+                page_size = (
+                    ui.select(list(PAGE_SIZES), value=prefs['page_size'], label='Rows per page')
+                    .props('outlined dense')
+                    .classes('w-36')
+                )
                 project_options = {0: 'All projects', **{p['id']: p['name'] for p in context().projects}}
-                default_project = ui.select(
-                    project_options, value=prefs['default_project'] or 0, label='Default project'
-                ).classes('w-48')
+                default_project = (
+                    ui.select(project_options, value=prefs['default_project'] or 0, label='Default project')
+                    .props('outlined dense')
+                    .classes('w-48')
+                )
 
             async def save_preferences() -> None:
                 try:
@@ -77,9 +89,9 @@ def register(settings: Settings) -> None:
 
         with _section('Password'):
             with ui.row().classes('gap-4'):
-                current = ui.input('Current password', password=True).classes('w-56')
-                new = ui.input('New password', password=True).classes('w-56')
-                repeat = ui.input('Repeat new password', password=True).classes('w-56')
+                current = ui.input('Current password', password=True).props('outlined dense').classes('w-56')
+                new = ui.input('New password', password=True).props('outlined dense').classes('w-56')
+                repeat = ui.input('Repeat new password', password=True).props('outlined dense').classes('w-56')
 
             async def save_password() -> None:
                 if new.value != repeat.value:
@@ -109,15 +121,22 @@ async def _instance_section() -> None:
     values = await run(all_settings)
     with _section('Instance', 'For everyone on this server. Admins only.'):
         with ui.row().classes('gap-4 items-end'):
-            name = ui.input('Instance name', value=values['instance_name']).classes('w-56').mark('instance-name')
+            name = (
+                ui.input('Instance name', value=values['instance_name'])
+                .props('outlined dense')
+                .classes('w-56')
+                .mark('instance-name')
+            )
             base_url = (
                 ui.input('Public base URL (used in webhook links)', value=values['public_base_url'] or '')
+                .props('outlined dense')
                 .props('placeholder="https://pulsekit.example.com"')
                 .classes('w-80')
                 .mark('public-base-url')
             )
             retention = (
                 ui.number('Default retention (days)', value=values['default_retention_days'], min=1, precision=0)
+                .props('outlined dense')
                 .classes('w-48')
                 .mark('retention-days')
             )
@@ -161,7 +180,12 @@ async def _users_section(my_id: int) -> None:
         def reset_dialog(u: dict) -> None:
             with ui.dialog() as dialog, ui.card().classes('p-5 gap-3'):
                 ui.label(f'New password for {u["email"]}').classes('font-semibold')
-                password = ui.input('New password', password=True).classes('w-72').mark('reset-password')
+                password = (
+                    ui.input('New password', password=True)
+                    .props('outlined dense')
+                    .classes('w-72')
+                    .mark('reset-password')
+                )
 
                 async def confirm() -> None:
                     try:
@@ -203,9 +227,14 @@ async def _users_section(my_id: int) -> None:
         ui.separator()
         ui.label('Add a user').classes('font-semibold')
         with ui.row().classes('gap-4 items-end'):
-            email = ui.input('E-mail').classes('w-64').mark('new-user-email')
-            password = ui.input('Initial password', password=True).classes('w-56').mark('new-user-password')
-            role = ui.select(['member', 'admin'], value='member', label='Role').classes('w-32')
+            email = ui.input('E-mail').props('outlined dense').classes('w-64').mark('new-user-email')
+            password = (
+                ui.input('Initial password', password=True)
+                .props('outlined dense')
+                .classes('w-56')
+                .mark('new-user-password')
+            )
+            role = ui.select(['member', 'admin'], value='member', label='Role').props('outlined dense').classes('w-32')
 
             async def add() -> None:
                 try:

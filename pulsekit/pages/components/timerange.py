@@ -35,9 +35,9 @@ def time_range_picker(current: TimeRange, on_change: Callable[[dict[str, str]], 
             elif e.value == 'custom':
                 dates.set_visibility(True)
 
-        ui.toggle(SHORT_LABELS, value=current.key, on_change=pick).props('dense no-caps unelevated rounded').classes(
-            'pk-range'
-        ).mark('time-range')
+        ui.toggle(SHORT_LABELS, value=current.key, on_change=pick).props(
+            'dense no-caps unelevated rounded toggle-color=primary padding="4px 12px"'
+        ).classes('pk-range').mark('time-range')
 
         def pick_dates(e) -> None:
             value = e.value

@@ -35,6 +35,8 @@ class Settings:
     retention_days: int = 30  # default for new projects, days
     key_cache_ttl_s: float = 5.0  # how long a verified key is trusted without a lookup, seconds
     key_touch_interval_s: float = 60.0  # how often last_used_at is written, seconds
+    retention_interval_s: float = 3600.0  # how often old events are deleted (retention job), seconds
+    retention_first_run_s: float = 300.0  # delay from start-up to the first retention run, seconds
     alert_eval_interval_s: float = 10.0  # threshold rules are evaluated on this grid, seconds
     webhook_dispatch_interval_s: float = 1.0  # how often due webhook deliveries are looked for, seconds
     # waits between webhook attempts after the first (immediate) one, seconds: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 1 d

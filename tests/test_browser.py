@@ -90,12 +90,17 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
         page.get_by_label('Repeat password').fill(PASSWORD)
         page.get_by_role('button', name='Create admin and continue').click()
         page.wait_for_url(f'{server.url}/events')
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.goto(f'{server.url}/')
+        page.get_by_text('Welcome to PulseKit').wait_for()
+        page.screenshot(path=str(ARTIFACTS / 'home-empty-light.png'))
         page.goto(f'{server.url}/logout')
         log_in(page, server.url)
 
         _, key = create_project_and_key(data_dir)
         page.goto(f'{server.url}/events')
         page.get_by_text('No events yet').wait_for()
+        page.screenshot(path=str(ARTIFACTS / 'events-empty-light.png'))
         event = error_event('division by zero in ratio')
         reply = httpx.post(f'{server.url}/api/v1/events', json=event, headers={'X-PulseKit-Key': key['key']})
         assert reply.status_code == 202

@@ -210,9 +210,10 @@ def register(settings: Settings) -> None:
                         'flat dense no-caps'
                     )
 
+        first_steps = None
         if not await run(_has_any_event):
             url = await run(public_url, settings)
-            empty_state(
+            first_steps = empty_state(
                 'sensors',
                 'No events yet',
                 'Send a first event with a project key; it appears here live, without a reload.',
@@ -291,6 +292,8 @@ def register(settings: Settings) -> None:
                 new_badge.text = '↑ New events — show the newest'
                 new_badge.set_visibility(True)
                 return
+            if first_steps is not None:
+                first_steps.set_visibility(False)  # the first event arrived: the hint has done its job
             fresh = await run(_page_data, f, limit, None)
             table.rows = event_rows(fresh['events'], timezone)
             table.update()

@@ -7,9 +7,10 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from ..config import Settings
+from ..events.browse import has_events
 from ..events.stats import home_summary, resolve_range
 from ..instance_settings import public_url
-from ..models import LEVELS, Event
+from ..models import LEVELS
 from ..timefmt import format_in_zone
 from .components.empty import empty_state, first_event_snippet
 from .components.level import LEVEL_HEX, level_badge
@@ -43,13 +44,6 @@ def _chart_options(chart: dict, timezone: str) -> dict:
     }
 
 
-def _has_any_event(project_ids: list[int] | None) -> bool:
-    query = Event.select(Event.seq)
-    if project_ids is not None:
-        query = query.where(Event.project.in_(project_ids))
-    return query.exists()
-
-
 def register(settings: Settings) -> None:
     @page('/', 'Home')
     async def home_page() -> None:
@@ -74,7 +68,7 @@ def register(settings: Settings) -> None:
                 link=('Create a project →', '/projects'),
             )
             return
-        if not await run(_has_any_event, project_ids):
+        if not await run(has_events, project_ids):
             url = await run(public_url, settings)
             empty_state(
                 'sensors',

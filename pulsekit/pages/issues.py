@@ -7,11 +7,10 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from ..config import Settings
-from ..errors import NotFound
+from ..events.browse import issue_overview, issue_page
 from ..events.issues import set_issue_status
-from ..events.queries import EventFilter, IssueFilter, get_issue, list_events, list_issues
-from ..events.stats import issue_sparklines
-from ..models import ISSUE_STATUSES, now_utc, to_millis
+from ..events.queries import IssueFilter
+from ..models import ISSUE_STATUSES
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
 from .components.level import LEVEL_HEX, level_badge, level_slot_html
@@ -49,12 +48,6 @@ FIRST_SLOT_HTML = (
 )
 
 
-def _issue_page(f: IssueFilter, limit: int, cursor: str | None) -> dict:
-    issues, next_cursor = list_issues(f, limit, cursor)
-    lines = issue_sparklines([i['id'] for i in issues], to_millis(now_utc()))
-    return {'issues': issues, 'next_cursor': next_cursor, 'lines': lines}
-
-
 def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -> list[dict]:
     return [
         {
@@ -75,16 +68,6 @@ def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -
     ]
 
 
-def _issue_detail(issue_id: int) -> dict | None:
-    try:
-        issue = get_issue(issue_id)
-    except NotFound:
-        return None
-    events, _ = list_events(EventFilter(issue_id=issue_id), 25)
-    line = issue_sparklines([issue_id], to_millis(now_utc()))[issue_id]
-    return {'issue': issue, 'events': events, 'line': line}
-
-
 def register(settings: Settings) -> None:
     @page('/issues', 'Issues')
     async def issues_page(status: str = 'open', sort: str = 'last_seen', cursor: str | None = None) -> None:
@@ -97,7 +80,7 @@ def register(settings: Settings) -> None:
             sort=sort,
         )
         timezone = preferences()['timezone']
-        data = await run(_issue_page, f, preferences()['page_size'], cursor)
+        data = await run(issue_page, f, preferences()['page_size'], cursor)
 
         def go(**changes) -> None:
             ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **changes}))
@@ -167,7 +150,7 @@ def register(settings: Settings) -> None:
 
     @page('/issues/{issue_id}', 'Issue')
     async def issue_detail_page(issue_id: int) -> None:
-        data = await run(_issue_detail, issue_id)
+        data = await run(issue_overview, issue_id)
         if data is None:
             empty_state('search_off', 'Issue not found', f'There is no issue #{issue_id}.')
             return

@@ -19,7 +19,7 @@ from .components.stacktrace import stacktrace_view
 from .components.timeago import TIME_SLOT_HTML
 from .events import COLUMNS as EVENT_COLUMNS
 from .events import MESSAGE_SLOT_HTML, event_rows
-from .layout import page, preferences, project_name, run, selected_project_id
+from .layout import page, preferences, project_name, run, selected_project_id, write
 
 SORTS = {'last_seen': 'Last seen', 'first_seen': 'First seen', 'event_count': 'Events'}
 STATUS_LABELS = {'open': 'Open', 'resolved': 'Resolved', 'ignored': 'Ignored', 'all': 'All'}
@@ -109,7 +109,7 @@ def register(settings: Settings) -> None:
 
             async def bulk(action: str) -> None:
                 ids = [row['id'] for row in table.selected]
-                changed = await run(set_issue_status, ids, action)
+                changed = await write(set_issue_status, ids, action)
                 ui.notify(f'{changed} issue{"s" * (changed != 1)} updated', type='positive')
                 ui.navigate.reload()
 
@@ -158,7 +158,7 @@ def register(settings: Settings) -> None:
         timezone = preferences()['timezone']
 
         async def change(action: str) -> None:
-            await run(set_issue_status, [issue_id], action)
+            await write(set_issue_status, [issue_id], action)
             ui.notify(f'Issue {action}d' if action != 'reopen' else 'Issue reopened', type='positive')
             ui.navigate.reload()
 

@@ -4,7 +4,8 @@
   that requires a session (else it redirects to /login?redirect_to=…), and renders the body inside
   the frame: header with the instance name, project switcher, navigation, dark-mode toggle, user menu.
 - `services()`, `current_user()`, `selected_project_id()`, `preferences()` and `run(fn, *args)`
-  (a DB call off the event loop) work inside any page body or its event handlers.
+  (a DB call off the event loop) work inside any page body or its event handlers; `write(fn, *args)`
+  runs a write on the writer thread, serialised with ingestion (e.g. issue status changes).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class PageContext:
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a synchronous (Peewee) call in a worker thread, never blocking the event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def write(fn: Callable[..., T], *args: Any) -> T:
+    """Run a write on the writer thread (serialised with ingestion, one transaction) and await it."""
+    return await asyncio.wrap_future(services().writer.run_task(lambda: fn(*args)))
 
 
 def services() -> Services:

@@ -215,13 +215,16 @@ def register(settings: Settings) -> None:
             with ui.column().classes('w-60 gap-2 shrink-0').mark('facets'):
                 facets_box = ui.column().classes('w-full gap-2')
 
-        def show_summary(total: int | None, shown: int) -> None:
+        def show_summary(total: int | None, shown: int, has_older: bool) -> None:
             if total is None:
-                summary.text = f'{shown} event{"s" * (shown != 1)} shown' + (' (more on older pages)' * bool(cursor))
+                newest = 'Newest ' if not cursor else ''
+                summary.text = f'{newest}{shown} matching event{"s" * (shown != 1)}' + (
+                    ' — more on older pages' if has_older else ''
+                )
             else:
                 summary.text = f'{total:,} event{"s" * (total != 1)} in this range'
 
-        show_summary(data['total'], len(data['events']))
+        show_summary(data['total'], len(data['events']), bool(data['next_cursor']))
 
         async def render_facets() -> None:
             facets = await run(tag_facets, f)
@@ -261,7 +264,7 @@ def register(settings: Settings) -> None:
             fresh = await run(event_page, f, limit, None)
             table.rows = event_rows(fresh['events'], timezone)
             table.update()
-            show_summary(fresh['total'], len(fresh['events']))
+            show_summary(fresh['total'], len(fresh['events']), bool(fresh['next_cursor']))
             await render_facets()
 
         feed = LiveFeed(refresh, matches=lambda event: event_matches(f, event))

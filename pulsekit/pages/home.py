@@ -22,7 +22,8 @@ from .layout import context, page, preferences, project_name, run, selected_proj
 
 def _chart_options(chart: dict, timezone: str) -> dict:
     span = chart['buckets'][-1] - chart['buckets'][0] if len(chart['buckets']) > 1 else 0
-    fmt = '%H:%M' if span < 2 * 86_400_000 else '%b %d'
+    bucket = chart['bucket_ms']
+    fmt = '%H:%M' if span < 2 * 86_400_000 else ('%b %d' if bucket >= 86_400_000 else '%b %d %H:%M')
     short = [format_in_zone(ms, timezone, fmt) for ms in chart['buckets']]
     return {
         'tooltip': {'trigger': 'axis', 'axisPointer': {'type': 'shadow'}},

@@ -154,3 +154,12 @@ async def test_custom_date_range_comes_from_the_url(seeded, admin: User):
     await admin.open('/events?range=custom&start=2020-01-01&end=2020-01-31')
     assert messages(admin) == set()
     await admin.should_see('0 events in this range')
+
+
+async def test_event_detail_shows_the_exception_chain(seeded, admin: User):
+    body = error_body('outer failure')
+    body['exception']['chain'] = [{'type': 'KeyError', 'value': "'total'"}]
+    (event_id,) = store_events(seeded['shop'], [body])
+    await admin.open(f'/events/{event_id}')
+    await admin.should_see(marker='exception-cause')
+    await admin.should_see("'total'")

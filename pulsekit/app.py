@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from .api import install_api
 from .api.errors import install_error_handlers
 from .api.middleware import BodySizeLimit
 from .config import Settings
+from .retention import run_retention_job
 from .services import Services, start_services
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,11 @@ def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
         scheduler.add_job(
             services.flush_key_use, 'interval', seconds=settings.key_touch_interval_s, max_instances=1, coalesce=True
         )
+        scheduler.add_job(
+            run_retention_job, 'interval', args=[services], seconds=settings.retention_interval_s,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=settings.retention_first_run_s),
+            max_instances=1, coalesce=True,
+        )  # fmt: skip
         scheduler.start()
         services.extras['scheduler'] = scheduler
         log.info('PulseKit %s ready on %s', __version__, settings.public_url)

@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -163,6 +163,26 @@ def cmd_key_revoke(args) -> None:
     _emit(args, {'id': row.id, 'revoked': True}, f'revoked key {row.id} ({row.key_prefix}…)')
 
 
+def cmd_prune(args) -> None:
+    from .instance_settings import default_retention_days
+    from .retention import prune, writer_runner
+    from .services import start_services
+
+    services = start_services(_settings(args))
+    try:
+        report = prune(writer_runner(services.writer), default_retention_days(services.settings))
+    finally:
+        services.close()
+    per_project = ', '.join(f'{slug}: {n}' for slug, n in report.projects.items())
+    _emit(
+        args,
+        report.as_dict(),
+        f'deleted {report.events_deleted} event(s)'
+        + (f' ({per_project})' if per_project else '')
+        + f', {report.issues_deleted} empty issue(s); freed {report.pages_freed} database page(s)',
+    )
+
+
 def _read_password(args) -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip('\r\n')
@@ -276,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--project', required=True, help='project slug or id')
     p = add(key, 'revoke', cmd_key_revoke, 'revoke a key')
     p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
+
+    add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
 
     demo = add(sub, 'demo', cmd_demo, 'fill the instance with realistic sample projects, errors and events')
     demo.add_argument('--events', type=int, default=5000, help='how many events to create (default: 5000)')

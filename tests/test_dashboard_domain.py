@@ -14,7 +14,7 @@ from pulsekit.events.filters import event_matches, filter_from_params, params_fr
 from pulsekit.events.ingest import prepare_event
 from pulsekit.events.issues import set_issue_status
 from pulsekit.events.queries import EventFilter, list_events
-from pulsekit.events.stats import events_over_time, home_summary, level_counts, prune_rollups, resolve_range
+from pulsekit.events.stats import events_over_time, home_summary, level_counts, resolve_range
 from pulsekit.models import Event, Issue, to_millis
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
@@ -182,14 +182,3 @@ def test_full_text_search_combines_with_filters_and_pages(svc):
     first, cursor = list_events(f, 6)
     second, _ = list_events(f, 6, cursor)
     assert [e['message'] for e in first + second] == [f'timeout number {i}' for i in range(0, 40, 4)]
-
-
-def test_pruning_rollups_with_retention_keeps_counts_equal_to_events(svc):
-    shop = create_project('Shop')
-    write(svc, shop.id, spread(200, NOW - timedelta(hours=48), 13))
-    cutoff = NOW - timedelta(hours=24, minutes=17)  # inside an hour: part of that hour's events go
-    Event.delete().where(Event.timestamp < to_millis(cutoff)).execute()  # what retention does to events
-    prune_rollups(to_millis(cutoff))
-    since = NOW - timedelta(days=3)
-    counts = level_counts(None, to_millis(since), to_millis(NOW + timedelta(hours=1)))
-    assert sum(counts.values()) == raw_count(None, since, NOW + timedelta(hours=1))

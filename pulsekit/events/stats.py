@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import peewee as pw
 
-from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, TagCountHourly, to_millis
+from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, to_millis
 from .queries import EventFilter, issue_to_dict, list_events
 
 HOUR_MS = 3_600_000
@@ -222,27 +222,3 @@ def issue_sparklines(issue_ids: list[int], now_ms: int, hours: int = 24) -> dict
         if 0 <= int(index) < hours:
             lines[issue_id][int(index)] = int(count)
     return lines
-
-
-def prune_rollups(before_ms: int, project_id: int | None = None) -> int:
-    """Drop rollup hours that end before `before_ms` (call it from retention, with the same cutoff as the
-    events), so counts never include deleted events; the hour the cutoff falls in is recounted from the
-    events left (tag counts of that one hour may still include deleted events). Returns the rows removed."""
-    boundary = before_ms // HOUR_MS * HOUR_MS
-    removed = 0
-    for model in (EventCountHourly, TagCountHourly):
-        query = model.delete().where(model.hour < boundary)
-        if project_id is not None:
-            query = query.where(model.project == project_id)
-        removed += query.execute()
-    stale = EventCountHourly.delete().where(EventCountHourly.hour == boundary)
-    recount = Event.select(Event.project, pw.Value(boundary), Event.level, pw.fn.COUNT(Event.seq)).where(
-        Event.timestamp >= boundary, Event.timestamp < boundary + HOUR_MS
-    )
-    if project_id is not None:
-        stale = stale.where(EventCountHourly.project == project_id)
-        recount = recount.where(Event.project == project_id)
-    stale.execute()
-    fields = [EventCountHourly.project, EventCountHourly.hour, EventCountHourly.level, EventCountHourly.count]
-    EventCountHourly.insert_from(recount.group_by(Event.project, Event.level), fields).execute()
-    return removed

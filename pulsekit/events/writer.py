@@ -288,14 +288,14 @@ class Writer:
         self.db.cursor().executemany(
             f'INSERT INTO event_counts_hourly (project_id, hour, level, count) VALUES ({p}, {p}, {p}, {p}) '
             'ON CONFLICT (project_id, hour, level) DO UPDATE SET count = event_counts_hourly.count + excluded.count',
-            [(*key, n) for key, n in levels.items()],
+            [(project_id, hour, level, n) for (project_id, hour, level), n in levels.items()],
         )
         if tags:
             self.db.cursor().executemany(
                 f'INSERT INTO tag_counts_hourly (project_id, hour, key, value, count) VALUES ({p}, {p}, {p}, {p}, {p}) '
                 'ON CONFLICT (project_id, hour, key, value) '
                 'DO UPDATE SET count = tag_counts_hourly.count + excluded.count',
-                [(*key, n) for key, n in tags.items()],
+                [(project_id, hour, key, value, n) for (project_id, hour, key, value), n in tags.items()],
             )
 
     def _existing_ids(self, ids: list[str]) -> set[str]:

@@ -7,7 +7,7 @@ from ..config import Settings
 
 def register(settings: Settings) -> None:
     """Add the dashboard's pages (one line per page module)."""
-    from . import event_detail, events, home, issues, login
+    from . import event_detail, events, home, issues, login, project_detail, projects
     from . import settings as settings_page
 
     login.register(settings)
@@ -16,3 +16,5 @@ def register(settings: Settings) -> None:
     event_detail.register(settings)
     issues.register(settings)
     settings_page.register(settings)
+    projects.register(settings)
+    project_detail.register(settings)

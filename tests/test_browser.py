@@ -9,18 +9,18 @@ import uuid
 from pathlib import Path
 
 import httpx
+import playwright.sync_api as playwright_api
 import pytest
 
 from .server import ServerProcess, create_project_and_key, pulsekit_cli
 
-playwright_api = pytest.importorskip('playwright.sync_api')
 CHROMIUM = Path('/usr/bin/chromium')
 ARTIFACTS = Path(__file__).resolve().parents[1] / 'artifacts' / 'screenshots'
 EMAIL = 'admin@example.com'
 PASSWORD = 'correct horse battery'
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason='Debian chromium is not installed')
+assert CHROMIUM.exists(), 'Debian chromium is missing: run scripts/install-test-deps.sh'
 
 
 @pytest.fixture

@@ -25,3 +25,5 @@ fi
 echo "==> pip install -e .[test]"
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ".[test]"
+echo "==> npm ci tests/sentry/node (official @sentry/node, for the Sentry compatibility tests)"
+npm ci --prefix tests/sentry/node --no-audit --no-fund --loglevel=error

@@ -7,6 +7,7 @@ dialect-specific pieces (`json_text`, `dialect`).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import peewee as pw
@@ -20,11 +21,12 @@ log = logging.getLogger(__name__)
 
 # WAL lets readers run beside the single writer; synchronous=NORMAL in WAL mode loses nothing
 # on a process crash (kill -9), only possibly the last transactions on power loss.
+# busy_timeout first: the pragmas after it then wait for a busy writer instead of failing at once.
 SQLITE_PRAGMAS = {
+    'busy_timeout': 5000,
     'journal_mode': 'wal',
     'synchronous': 'normal',
     'foreign_keys': 1,
-    'busy_timeout': 5000,
     'journal_size_limit': 64 * 1024 * 1024,
     'cache_size': -32 * 1024,
     'temp_store': 'memory',
@@ -38,10 +40,26 @@ def open_database(settings: Settings) -> pw.Database:
     else:
         path = Path(settings.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # New SQLite databases start with incremental auto-vacuum so retention can hand space back.
-        db = pw.SqliteDatabase(str(path), pragmas={'auto_vacuum': 'incremental', **SQLITE_PRAGMAS})
+        if not path.exists():
+            _create_sqlite_file(path)
+        db = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database_proxy.initialize(db)
     return db
+
+
+def _create_sqlite_file(path: Path) -> None:
+    """New SQLite databases start with incremental auto-vacuum so retention can hand space back.
+
+    Set once, when the file is created (it must precede WAL mode and the first table): as a
+    per-connection pragma it takes the write lock on every new connection (each thread of the
+    read pool), which then fails the writer's transactions with "database is locked".
+    """
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute('PRAGMA auto_vacuum = incremental')
+        conn.execute('PRAGMA journal_mode = wal')
+    finally:
+        conn.close()
 
 
 def _unwrap(db: pw.Database | pw.DatabaseProxy) -> pw.Database:

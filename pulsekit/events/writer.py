@@ -22,6 +22,7 @@ import orjson
 import peewee as pw
 
 from ..bus import Bus, CommitSummary
+from ..db import is_sqlite
 from ..errors import Overloaded
 from ..models import Issue
 
@@ -57,6 +58,10 @@ class Writer:
     def __init__(self, db: pw.Database, bus: Bus, max_queue_events: int = 50_000, max_batch_events: int = 5_000):
         self.db = db
         self.bus = bus
+        # BEGIN IMMEDIATE on SQLite: take the write lock up front (waiting busy_timeout for it). A deferred
+        # transaction that reads first fails at once with "database is locked" when another connection
+        # (say `pulsekit key create`) commits between its first read and its first write.
+        self._begin = {'lock_type': 'IMMEDIATE'} if is_sqlite(db) else {}
         self.max_queue_events = max_queue_events
         self.max_batch_events = max_batch_events
         self._jobs: deque[_Job] = deque()
@@ -151,7 +156,7 @@ class Writer:
         new_issues: list[int] = []
         regressed: list[int] = []
         try:
-            with self.db.atomic():
+            with self.db.atomic(**self._begin):
                 for job in group:
                     try:
                         with self.db.atomic():  # a savepoint: this job fails alone

@@ -16,25 +16,29 @@ from datetime import UTC, datetime
 
 import orjson
 
+from pulsekit.events.schema import (
+    MAX_CHAIN,
+    MAX_CONTEXT_LINES,
+    MAX_ENVIRONMENT_CHARS,
+    MAX_EXCEPTION_TYPE_CHARS,
+    MAX_FINGERPRINT_PART_CHARS,
+    MAX_FINGERPRINT_PARTS,
+    MAX_FRAMES,
+    MAX_FUNCTION_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_MODULE_CHARS,
+    MAX_PATH_CHARS,
+    MAX_RELEASE_CHARS,
+    MAX_SOURCE_LINE_CHARS,
+    MAX_TAG_KEY_CHARS,
+    MAX_TAG_VALUE_CHARS,
+    MAX_TAGS,
+    MAX_USER_FIELD_CHARS,
+)
 from pulsekit.sentry.metadata import fit_metadata
 
-MAX_MESSAGE_CHARS = 8192
-MAX_EXCEPTION_TYPE_CHARS = 256
-MAX_MODULE_CHARS = 256
-MAX_FUNCTION_CHARS = 256
-MAX_PATH_CHARS = 1024
-MAX_CONTEXT_LINE_CHARS = 1024
-MAX_CONTEXT_LINES = 10
-MAX_FRAMES = 250
-MAX_CHAIN = 10
-MAX_TAGS = 50
-MAX_TAG_KEY_CHARS = 64
-MAX_TAG_VALUE_CHARS = 200
-MAX_ENVIRONMENT_CHARS = 64
-MAX_RELEASE_CHARS = 200
-MAX_USER_FIELD_CHARS = 200
-MAX_FINGERPRINT_PARTS = 10
-MAX_FINGERPRINT_PART_CHARS = 200
+MAX_CONTEXT_LINE_CHARS = MAX_SOURCE_LINE_CHARS
+MAX_TIMESTAMP_S = 32503680000  # year 3000: the native validator's upper bound for epoch seconds
 MAX_BREADCRUMBS = 100  # Sentry SDKs keep 100 by default
 
 LEVELS = {
@@ -87,6 +91,9 @@ def map_sentry_event(event: dict, *, client_ip: str | None = None, event_id: str
         native['id'] = event_id
 
     exceptions = _exception_values(event.get('exception'))
+    synthetic = exceptions[-1] if exceptions and _is_synthetic_message_stack(exceptions[-1]) else None
+    if synthetic:
+        exceptions = []  # a message with an attached stack (captureMessage in JavaScript SDKs), not an error
     primary = _map_exception(exceptions[-1], event) if exceptions else None
     level = LEVELS.get((_string(event.get('level')) or '').lower())
     if level is None:
@@ -98,7 +105,8 @@ def map_sentry_event(event: dict, *, client_ip: str | None = None, event_id: str
             del exception['chain']
         native['exception'] = exception
     else:
-        frames = _frames_of(event.get('stacktrace')) or _frames_of(_thread_stacktrace(event, None))
+        frames = _frames_of((synthetic or {}).get('stacktrace') or event.get('stacktrace'))
+        frames = frames or _frames_of(_thread_stacktrace(event, None))
     native['type'] = 'error' if primary or level in ('error', 'fatal') else 'message'
     native['level'] = level
     message = _message(event)
@@ -161,6 +169,12 @@ def _exception_values(exception: object) -> list[dict]:
     if not isinstance(values, list):
         return []
     return [v for v in values if isinstance(v, dict) and (v.get('type') or v.get('value') or v.get('stacktrace'))]
+
+
+def _is_synthetic_message_stack(value: dict) -> bool:
+    """JavaScript SDKs attach a message's stack as a type-less exception flagged `synthetic`."""
+    mechanism = value.get('mechanism')
+    return not value.get('type') and isinstance(mechanism, dict) and mechanism.get('synthetic') is True
 
 
 def _map_exception(value: dict, event: dict) -> tuple[dict, list[dict]]:
@@ -361,7 +375,7 @@ def _clean_name(value: object, limit: int, slash: bool = False) -> str | None:
 def _timestamp(value: object) -> str | float | None:
     """Epoch seconds pass through; RFC 3339 without an offset (older SDKs) is UTC, as Sentry reads it."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) and value > 0 else None
+        return float(value) if math.isfinite(value) and 0 < value < MAX_TIMESTAMP_S else None
     if not isinstance(value, str) or not value:
         return None
     try:

@@ -11,8 +11,8 @@ import math
 
 import orjson
 
-MAX_METADATA_BYTES = 60_000  # native cap is 64 KiB serialised; leave room for re-serialisation differences
-MAX_METADATA_DEPTH = 9  # native cap is 10 levels counting the metadata object itself
+from pulsekit.events.schema import MAX_METADATA_BYTES, MAX_METADATA_DEPTH  # 64 KiB as orjson writes it; 10 levels
+
 MAX_METADATA_STRING_CHARS = 8192
 MAX_METADATA_LIST_ITEMS = 200
 _MIN_INT, _MAX_INT = -(2**63), 2**64 - 1  # orjson's integer range
@@ -25,34 +25,35 @@ def fit_metadata(metadata: dict, max_bytes: int = MAX_METADATA_BYTES) -> dict:
     largest remaining entries. The names of what was cut are listed under `truncated`.
     """
     metadata = _clip(metadata, 1)
-    truncated: list[str] = []
-
-    def size() -> int:
-        return len(orjson.dumps(metadata))
-
-    if size() <= max_bytes:
+    if _size(metadata) <= max_bytes:
         return metadata
+    truncated: list[str] = []
+    metadata['truncated'] = truncated  # counted in the size from here on
+
+    def cut(name: str) -> None:
+        if name not in truncated:
+            truncated.append(name)
+
     if 'modules' in metadata:
         del metadata['modules']
-        truncated.append('modules')
+        cut('modules')
     crumbs = metadata.get('breadcrumbs')
-    while crumbs and size() > max_bytes:
+    while crumbs and _size(metadata) > max_bytes:
         crumbs = crumbs[len(crumbs) // 2 :] if len(crumbs) > 1 else []
         metadata['breadcrumbs'] = crumbs
-        if 'breadcrumbs' not in truncated:
-            truncated.append('breadcrumbs')
-    while size() > max_bytes:
-        candidates = {k: len(orjson.dumps(v)) for k, v in metadata.items() if k != 'truncated'}
-        if not candidates:
+        cut('breadcrumbs')
+    while _size(metadata) > max_bytes:
+        sizes = {k: _size(v) for k, v in metadata.items() if k != 'truncated'}
+        if not sizes:
             break
-        largest = max(candidates, key=candidates.get)
-        metadata.pop(largest)
-        if largest not in truncated:
-            truncated.append(largest)
-        metadata['truncated'] = truncated
-    if truncated:
-        metadata['truncated'] = truncated
+        largest = max(sizes, key=sizes.get)
+        del metadata[largest]
+        cut(largest)
     return metadata
+
+
+def _size(value: object) -> int:
+    return len(orjson.dumps(value))
 
 
 def _clip(value: object, depth: int) -> object:

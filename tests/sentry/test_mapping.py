@@ -1,10 +1,12 @@
 """Sentry event → native event, per docs/protocol.md ("Sentry events")."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 
+from pulsekit.events.schema import MAX_METADATA_BYTES, normalize_event
 from pulsekit.sentry.envelope import parse_envelope, parse_event_payload
 from pulsekit.sentry.mapping import format_logentry, map_sentry_event
 from pulsekit.sentry.metadata import fit_metadata
@@ -60,17 +62,17 @@ def test_a_long_chain_keeps_the_ten_nearest_causes():
     assert [c['type'] for c in event['exception']['chain']] == [f'E{i}' for i in range(13, 3, -1)]
 
 
-@pytest.mark.parametrize(
-    ('exception', 'expected'),
-    [
-        ({'values': [{'type': 'ValueError', 'value': 'x'}]}, {'type': 'ValueError', 'value': 'x'}),
-        ([{'type': 'ValueError', 'value': 'x'}], {'type': 'ValueError', 'value': 'x'}),  # bare list (old SDKs)
-        ({'type': 'ValueError', 'value': 'x'}, {'type': 'ValueError', 'value': 'x'}),  # one value (raven)
-        ({'values': [{'value': 'Non-Error thrown'}]}, {'type': 'Error', 'value': 'Non-Error thrown'}),
-        ({'values': [{'type': 'T' * 300}]}, {'type': 'T' * 256}),
-        ({'values': [{'type': 'E', 'value': 'v' * 9000, 'module': None}]}, {'type': 'E', 'value': 'v' * 8192}),
-    ],
-)
+EXCEPTION_SHAPES = [
+    ({'values': [{'type': 'ValueError', 'value': 'x'}]}, {'type': 'ValueError', 'value': 'x'}),
+    ([{'type': 'ValueError', 'value': 'x'}], {'type': 'ValueError', 'value': 'x'}),  # bare list (old SDKs)
+    ({'type': 'ValueError', 'value': 'x'}, {'type': 'ValueError', 'value': 'x'}),  # one value (raven)
+    ({'values': [{'value': 'Non-Error thrown'}]}, {'type': 'Error', 'value': 'Non-Error thrown'}),
+    ({'values': [{'type': 'T' * 300}]}, {'type': 'T' * 256}),
+    ({'values': [{'type': 'E', 'value': 'v' * 9000, 'module': None}]}, {'type': 'E', 'value': 'v' * 8192}),
+]
+
+
+@pytest.mark.parametrize(('exception', 'expected'), EXCEPTION_SHAPES)
 def test_exception_shapes(exception, expected):
     assert map_sentry_event({'exception': exception})['exception'] == expected
 
@@ -419,7 +421,7 @@ def test_oversized_metadata_is_cut_to_fit_and_says_what_was_cut():
         'sdk': {'name': 'sentry.python'},
     }
     metadata = map_sentry_event(sentry)['metadata']
-    assert len(orjson.dumps(metadata)) <= 60_000
+    assert len(orjson.dumps(metadata)) <= MAX_METADATA_BYTES
     assert metadata['sdk'] == {'name': 'sentry.python'}  # small entries survive
     assert metadata['truncated'][:2] == ['modules', 'breadcrumbs']
     assert 'extra' in metadata['truncated']
@@ -465,3 +467,60 @@ def test_captured_sentry_python_event_maps_completely():
     assert event['metadata']['platform'] == 'python'
     assert event['metadata']['sdk']['name'].startswith('sentry.python')
     assert len(event['metadata']['breadcrumbs']) == 28
+
+
+def test_a_javascript_capture_message_stack_is_a_message_with_frames_not_an_error():
+    sentry = {
+        'level': 'warning',
+        'message': 'cart abandoned',
+        'exception': {
+            'values': [
+                {
+                    'value': 'cart abandoned',
+                    'mechanism': {'type': 'generic', 'handled': True, 'synthetic': True},
+                    'stacktrace': {'frames': [frame('main'), frame('notify')]},
+                }
+            ]
+        },
+    }
+    event = map_sentry_event(sentry)
+    assert 'exception' not in event
+    assert event['type'] == 'message'
+    assert event['level'] == 'warning'
+    assert event['message'] == 'cart abandoned'
+    assert [f['function'] for f in event['stacktrace']['frames']] == ['main', 'notify']
+
+
+def test_a_synthetic_exception_with_a_type_stays_an_exception():
+    sentry = {'exception': {'values': [{'type': 'SIGSEGV', 'mechanism': {'type': 'signal', 'synthetic': True}}]}}
+    assert map_sentry_event(sentry)['exception']['type'] == 'SIGSEGV'
+
+
+def _sentry_cases() -> list[dict]:
+    """Every Sentry input of the tables above, plus some nastier ones."""
+    deep: dict = {'leaf': 1}
+    for _ in range(20):
+        deep = {'d': [deep]}
+    cases = [CHAINED, parse_event_payload(parse_envelope(FIXTURE.read_bytes()).items[0].payload)]
+    cases += [{'exception': exception} for exception, _ in EXCEPTION_SHAPES]
+    cases += [{'exception': {'values': [{'type': 'E', 'stacktrace': {'frames': [f]}}]}} for _, f, _ in FRAMES]
+    cases += [sentry for _, sentry, _ in MESSAGES]
+    cases += [{'message': 'm', 'level': level} for level, _, _ in LEVELS]
+    cases += [{'message': 'm', 'tags': tags} for _, tags, _ in TAGS]
+    cases += [{'message': 'm', 'tags': {f'k{i}' * 30: 'v\x00' * 150 for i in range(80)}}]
+    cases += [{'message': 'm', 'fingerprint': fingerprint} for _, fingerprint, _ in FINGERPRINTS]
+    cases += [{'message': 'm', 'fingerprint': ['x' * 500] * 30}]
+    cases += [{'message': 'm', 'environment': 'a/b\n' * 40, 'release': '\t' + 'r' * 300}]
+    cases += [{'message': 'm', 'timestamp': t} for t in (1e20, 0, '2026-11-26', '9999-12-31T23:59:59Z', True)]
+    cases += [{'message': 'm', 'user': {'id': 10**30, 'email': 'e' * 300, 'ip_address': '{{auto}}', 'name': 'n'}}]
+    cases += [{'message': 'm', 'extra': {'deep': deep, 'big': 2**80, 'nan': float('inf')}, 'contexts': deep}]
+    cases += [{'message': 'm', 'extra': {f'k{i}': 'é' * 8000 for i in range(50)}, 'breadcrumbs': [{'m': 'x'}] * 500}]
+    cases += [{'event_id': 'nope', 'level': 7, 'message': 12, 'tags': 3, 'user': 'u', 'exception': {'values': 'x'}}]
+    return cases
+
+
+@pytest.mark.parametrize('sentry', _sentry_cases())
+def test_every_mapped_event_passes_native_validation(sentry):
+    native = map_sentry_event(sentry, client_ip='203.0.113.9')
+    normalized = normalize_event(native, datetime.now(UTC))  # raises InvalidField on any violation
+    assert normalized['type'] in ('error', 'message')

@@ -18,6 +18,7 @@ from . import __version__, pages
 from .api import api_router
 from .api.errors import install_error_handlers
 from .api.middleware import BodySizeLimit
+from .api.sentry import SentryCors
 from .config import Settings
 from .services import Services, start_services
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     api_app = FastAPI(title='PulseKit', version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     build(settings, api_app)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    api_app.add_middleware(SentryCors)  # outermost: even a 413 reaches browser SDKs readable
     ui.run_with(
         api_app,
         title=settings.instance_name,

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.routing import Match, Route
 
 from ..errors import MethodNotAllowed, NotFound
-from . import events, health, read
+from . import events, health, read, sentry
 
 METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']
 
@@ -15,7 +15,7 @@ METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']
 def api_router(*extra: APIRouter) -> APIRouter:
     """Every API route, then a catch-all so unknown /api/… paths answer JSON 404, not NiceGUI's HTML page."""
     router = APIRouter()
-    module_routers = (health.router, events.router, read.router, *extra)
+    module_routers = (health.router, events.router, read.router, sentry.router, *extra)
     for module_router in module_routers:
         router.include_router(module_router)
     known_routes = [r for m in module_routers for r in m.routes if isinstance(r, Route)]

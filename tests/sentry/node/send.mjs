@@ -6,6 +6,7 @@ Sentry.init({
   dsn: process.env.PULSEKIT_DSN,
   release: 'shop-node@1.2.3',
   environment: 'staging',
+  debug: process.env.SENTRY_DEBUG === '1',
 });
 Sentry.setTag('region', 'eu-west');
 Sentry.setTag('customer_tier', 'gold');

@@ -21,12 +21,11 @@ log = logging.getLogger(__name__)
 
 # WAL lets readers run beside the single writer; synchronous=NORMAL in WAL mode loses nothing
 # on a process crash (kill -9), only possibly the last transactions on power loss.
-# busy_timeout first: the pragmas after it then wait for a busy writer instead of failing at once.
 SQLITE_PRAGMAS = {
-    'busy_timeout': 5000,
     'journal_mode': 'wal',
     'synchronous': 'normal',
     'foreign_keys': 1,
+    'busy_timeout': 5000,
     'journal_size_limit': 64 * 1024 * 1024,
     'cache_size': -32 * 1024,
     'temp_store': 'memory',
@@ -48,16 +47,12 @@ def open_database(settings: Settings) -> pw.Database:
 
 
 def _create_sqlite_file(path: Path) -> None:
-    """New SQLite databases start with incremental auto-vacuum so retention can hand space back.
-
-    Set once, when the file is created (it must precede WAL mode and the first table): as a
-    per-connection pragma it takes the write lock on every new connection (each thread of the
-    read pool), which then fails the writer's transactions with "database is locked".
-    """
+    # auto_vacuum can only be chosen before the first page is written (and before WAL mode), so a new
+    # file gets it here; not as a connection pragma, which on an existing file takes the write lock.
     conn = sqlite3.connect(path)
     try:
-        conn.execute('PRAGMA auto_vacuum = incremental')
-        conn.execute('PRAGMA journal_mode = wal')
+        conn.execute('PRAGMA auto_vacuum = INCREMENTAL')
+        conn.execute('PRAGMA journal_mode = WAL')
     finally:
         conn.close()
 

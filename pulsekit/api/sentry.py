@@ -2,15 +2,16 @@
 
 Thin: find the key, read the body with the shared reader (size cap, gzip/deflate/br/zstd),
 call the Sentry domain functions, then the same limiter and writer as /api/v1/events.
+Plain Starlette routes installed with the hot ingest routes (`install_api(fast_routes=…)`).
 """
 
 from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..errors import RateLimited
 from ..models import now_utc
@@ -24,11 +25,7 @@ from .bodies import read_body
 from .deps import services, verify_key
 from .responses import json_response
 
-router = APIRouter()
 
-
-@router.post('/api/{project_number:int}/envelope/')
-@router.post('/api/{project_number:int}/envelope', include_in_schema=False)
 async def sentry_envelope(request: Request) -> Response:
     svc = services(request)
     project_number = request.path_params['project_number']
@@ -44,8 +41,6 @@ async def sentry_envelope(request: Request) -> Response:
     return json_response({'id': intake.event_id})
 
 
-@router.post('/api/{project_number:int}/store/')
-@router.post('/api/{project_number:int}/store', include_in_schema=False)
 async def sentry_store(request: Request) -> Response:
     svc = services(request)
     key = await verify_key(request, find_sentry_key(request.headers, request.query_params), 'ingest')
@@ -67,6 +62,13 @@ async def _store(svc: Services, key: KeyInfo, events: list[dict]) -> None:
 
 def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+routes = [
+    Route(path, endpoint, methods=['POST'])
+    for endpoint, name in ((sentry_envelope, 'envelope'), (sentry_store, 'store'))
+    for path in (f'/api/{{project_number:int}}/{name}/', f'/api/{{project_number:int}}/{name}')
+]
 
 
 SENTRY_PATH = re.compile(r'^/api/\d+/(?:envelope|store)/?$')

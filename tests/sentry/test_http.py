@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from .conftest import start_server, stop_server
+from .conftest import start_server
 
 try:
     from compression import zstd
@@ -268,7 +268,7 @@ def test_a_sentry_event_groups_with_its_native_twin_and_fingerprints_split_issue
 
 def test_rate_limited_sentry_requests_get_429_with_retry_after_and_sentry_rate_limits(tmp_path):
     env = {'PULSEKIT_RATE_LIMIT_EVENTS_PER_S': '0.01', 'PULSEKIT_RATE_LIMIT_BURST_EVENTS': '1'}
-    process, server = start_server(tmp_path / 'limited', env)
+    server = start_server(tmp_path / 'limited', env)
     try:
         path = f'/api/{server.project_id}/envelope/'
         assert post(server, path, event_envelope(sentry_event()), auth(server.key)).status_code == 200
@@ -281,4 +281,4 @@ def test_rate_limited_sentry_requests_get_429_with_retry_after_and_sentry_rate_l
         assert 'x-sentry-rate-limits' in limited.headers['access-control-expose-headers']
         assert len(server.events()) == 1
     finally:
-        stop_server(process)
+        server.process.terminate()

@@ -45,7 +45,7 @@ def stored(server, key: str, sent: dict) -> dict[str, dict]:
         for name, event_id in sent.items()
         if isinstance(event_id, str) and len(event_id) == 32 and event_id not in events
     ]
-    log = (server.data_dir / 'server.log').read_text()[-3000:]
+    log = server.log()[-3000:]
     assert not missing, f'not stored: {missing}\nclient: {sent["client_output"]}\nserver log: {log}'
     return events
 

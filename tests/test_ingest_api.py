@@ -228,3 +228,19 @@ async def test_full_writer_queue_answers_503_and_loses_nothing_it_acknowledged(s
         accepted = {m for m, r in zip(messages, responses, strict=True) if r.status_code == 202}
         assert accepted and len(accepted) + len(early) == 8
         assert {e.message for e in stored_events(api)} == accepted
+
+
+async def test_last_used_at_is_recorded_in_batches_not_per_request(api):
+    from pulsekit.models import ApiKey
+    from pulsekit.projects import hash_key
+
+    def last_used():
+        with api.services.db.connection_context():
+            return ApiKey.get(ApiKey.key_hash == hash_key(api.ingest_key)).last_used_at
+
+    for _ in range(3):
+        assert (await post(api, '/api/v1/events', {'message': 'x'})).status_code == 202
+    assert last_used() is None  # no write on the request path
+    api.services.flush_key_use()
+    api.services.writer.run_task(lambda: None).result(5)  # the flush runs on the writer thread
+    assert last_used() is not None

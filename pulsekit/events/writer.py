@@ -35,6 +35,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
 SUMMARY_MESSAGE_CHARS = 300
+INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
 
 
 @dataclass
@@ -177,9 +178,10 @@ class Writer:
                 job.error = exc
         with self._cond:
             self._queued_events -= sum(job.size for job in group)
-        self._resolve(group)
         if out.summaries or out.new_issues:
+            # Before answering the clients: whoever reads after a 202 finds the commit announced.
             self.bus.publish(CommitSummary(out.summaries, out.new_issues, out.regressed))
+        self._resolve(group)
 
     def _apply(self, group: list[_Job], out: _Outcome) -> None:
         """Store all event jobs of the group in one pass (one lookup, one INSERT); should that fail
@@ -252,12 +254,24 @@ class Writer:
         issue_ids = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
-            placeholders = ', '.join([self.db.param] * len(EVENT_COLUMNS))
-            sql = f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING'
-            with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
-                self.db.cursor().executemany(sql, rows)
+            self._insert_rows(rows)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
+
+    def _insert_rows(self, rows: list[tuple]) -> None:
+        # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
+        # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
+        # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
+        row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
+        cursor = self.db.cursor()
+        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
+            chunk = rows[start : start + INSERT_CHUNK_ROWS]
+            sql = (
+                f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(chunk))} '
+                'ON CONFLICT DO NOTHING'
+            )
+            with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
+                cursor.execute(sql, [value for row in chunk for value in row])
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()

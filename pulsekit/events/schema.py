@@ -130,16 +130,21 @@ def parse_timestamp(value: Any, path: str) -> datetime:
 
 
 def _depth(value: Any, limit: int) -> bool:
-    """True when `value` nests deeper than `limit` levels."""
-    stack = [(value, 1)]
+    """True when `value` nests deeper than `limit` levels (a scalar counts as a level).
+
+    Only containers are visited: a non-empty container at `limit` has children past it. Walking
+    every scalar made this the costliest step of validating metadata-rich (e.g. Sentry) events.
+    """
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        if depth >= limit:
+            if depth > limit or item:
+                return True
+            continue
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
     return False
 
 

@@ -82,8 +82,14 @@ _PRINTF = re.compile(r'%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc%]')
 _MAX_INT = 2**64 - 1  # orjson's integer range
 
 
-def map_sentry_event(event: dict, *, client_ip: str | None = None, event_id: str | None = None) -> dict:
-    """Turn one Sentry event dict into a native PulseKit event dict (see docs/protocol.md)."""
+def map_sentry_event(
+    event: dict, *, client_ip: str | None = None, event_id: str | None = None, fit: bool = True
+) -> dict:
+    """Turn one Sentry event dict into a native PulseKit event dict (see docs/protocol.md).
+
+    With `fit=False` the metadata is not clipped to the native limits: for callers that
+    validate anyway and clip only when validation refuses it (the ingest hot path).
+    """
     event = {LEGACY_KEYS.get(key, key): value for key, value in event.items()}
     native: dict = {}
     event_id = _string(event.get('event_id')) or event_id
@@ -151,7 +157,8 @@ def map_sentry_event(event: dict, *, client_ip: str | None = None, event_id: str
         metadata['breadcrumbs'] = breadcrumbs
     if primary and isinstance(exceptions[-1].get('mechanism'), dict):
         metadata['mechanism'] = exceptions[-1]['mechanism']
-    metadata = fit_metadata(metadata)
+    if fit:
+        metadata = fit_metadata(metadata)
     if metadata:
         native['metadata'] = metadata
     return native
@@ -217,42 +224,48 @@ def _thread_stacktrace(event: dict, thread_id: object) -> object:
 def _frames_of(stacktrace: object) -> list[dict]:
     if not isinstance(stacktrace, dict) or not isinstance(stacktrace.get('frames'), list):
         return []
-    frames = [_frame(f) for f in stacktrace['frames'] if isinstance(f, dict)]
-    return frames[-MAX_FRAMES:]  # oldest first in both protocols: keep the ones closest to the failure
+    # Oldest first in both protocols: keep the frames closest to the failure.
+    return [_frame(f) for f in stacktrace['frames'][-MAX_FRAMES:] if isinstance(f, dict)]
+
+
+_FRAME_TEXT = (
+    ('filename', MAX_PATH_CHARS),
+    ('abs_path', MAX_PATH_CHARS),
+    ('function', MAX_FUNCTION_CHARS),
+    ('module', MAX_MODULE_CHARS),
+    ('context_line', MAX_CONTEXT_LINE_CHARS),
+)
 
 
 def _frame(frame: dict) -> dict:
+    # Hot: every frame of every Sentry event passes here, so plain type checks, no helpers.
     native: dict = {}
-    for name, limit in (
-        ('filename', MAX_PATH_CHARS),
-        ('abs_path', MAX_PATH_CHARS),
-        ('function', MAX_FUNCTION_CHARS),
-        ('module', MAX_MODULE_CHARS),
-        ('context_line', MAX_CONTEXT_LINE_CHARS),
-    ):
-        text = _string(frame.get(name))
-        if text:
-            native[name] = text[:limit]
+    for name, limit in _FRAME_TEXT:
+        text = frame.get(name)
+        if type(text) is str and text:
+            native[name] = text if len(text) <= limit else text[:limit]
     if 'filename' not in native and 'abs_path' in native:
         native['filename'] = native['abs_path']
     for name in ('lineno', 'colno'):
         number = frame.get(name)
-        if isinstance(number, int) and not isinstance(number, bool) and 0 <= number <= _MAX_INT:
+        if type(number) is int and 0 <= number <= _MAX_INT:
             native[name] = number
-    if isinstance(frame.get('in_app'), bool):
-        native['in_app'] = frame['in_app']
-    pre, post = _lines(frame.get('pre_context')), _lines(frame.get('post_context'))
-    if pre is not None:
-        native['pre_context'] = pre[-MAX_CONTEXT_LINES:]  # the lines nearest the failing line
-    if post is not None:
-        native['post_context'] = post[:MAX_CONTEXT_LINES]
+    in_app = frame.get('in_app')
+    if type(in_app) is bool:
+        native['in_app'] = in_app
+    pre = frame.get('pre_context')
+    if type(pre) is list:
+        native['pre_context'] = _lines(pre[-MAX_CONTEXT_LINES:])  # the lines nearest the failing line
+    post = frame.get('post_context')
+    if type(post) is list:
+        native['post_context'] = _lines(post[:MAX_CONTEXT_LINES])
     return native
 
 
-def _lines(value: object) -> list[str] | None:
-    if not isinstance(value, list):
-        return None
-    return [(line if isinstance(line, str) else '')[:MAX_CONTEXT_LINE_CHARS] for line in value]
+def _lines(lines: list) -> list[str]:
+    if all(type(line) is str and len(line) <= MAX_CONTEXT_LINE_CHARS for line in lines):
+        return lines
+    return [(line if isinstance(line, str) else '')[:MAX_CONTEXT_LINE_CHARS] for line in lines]
 
 
 # --- message, tags, user, fingerprint, scalars ----------------------------------------------

@@ -208,6 +208,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def _offset(bodies, start: int):
+    return lambda index: bodies(start + index)
+
+
 def count_stored(data_dir: Path, project_id: int) -> int:
     with sqlite3.connect(data_dir / 'pulsekit.db') as db:
         return db.execute('SELECT count(*) FROM events WHERE project_id = ?', (project_id,)).fetchone()[0]
@@ -226,7 +230,8 @@ def main() -> None:
     parser.add_argument('--requests', type=int, default=20_000, help='at most this many requests per variant')
     parser.add_argument('--seconds', type=float, default=10.0, help='at most this long per variant')
     parser.add_argument('--connections', type=int, default=16, help='concurrent keep-alive connections')
-    parser.add_argument('--warmup', type=int, default=500, help='requests sent first to a separate project')
+    parser.add_argument('--warmup', type=int, default=2000, help='requests sent first to a separate project')
+    parser.add_argument('--rounds', type=int, default=2, help='variants take turns this many times')
     parser.add_argument('--variants', default='sentry plain,native plain,sentry gzip,native gzip', help='which to run')
     args = parser.parse_args()
 
@@ -243,8 +248,8 @@ def main() -> None:
     server = start_server(data_dir, port)
     try:
 
-        def variant(name: str, count: int) -> Variant:
-            project_id, key = projects[name]
+        def variant(name: str, count: int, project: str | None = None) -> Variant:
+            project_id, key = projects[project or name]
             is_gzip = name.endswith('gzip')
             if name.startswith('native'):
                 path, headers = '/api/v1/events', {'X-PulseKit-Key': key, 'Content-Type': 'application/json'}
@@ -266,30 +271,50 @@ def main() -> None:
         print(f'server: 127.0.0.1:{port} (pid {server.pid}), fresh database in {data_dir}')
         print(f'{os.cpu_count()} cores, shared by the server and this client')
         print(
-            f'per variant: at most {args.requests:,} requests or {args.seconds:g} s, {args.connections} connections\n'
+            f'per variant: at most {args.requests:,} requests or {args.seconds:g} s in {args.rounds} rounds, '
+            f'{args.connections} connections\n'
         )
-        warm = variant('warmup', args.warmup)
-        warm.name = 'sentry plain'  # warm the Sentry path and the native path alike, in the warmup project
-        asyncio.run(run_variant(port, warm, args.warmup, args.seconds, args.connections))
+        for kind in ('sentry plain', 'native plain'):  # warm both paths, in a project of their own
+            warm = variant(kind, args.warmup, project='warmup')
+            asyncio.run(run_variant(port, warm, args.warmup, args.seconds, args.connections))
 
+        # Variants take turns in rounds, so that drift (a growing database, other load on the
+        # machine) spreads over all of them instead of penalising whichever runs first or last.
+        names_run = [n.strip() for n in args.variants.split(',')]
+        totals = {name: {'statuses': {}, 'bytes': 0, 'ids': [], 'elapsed': 0.0, 'cpu': 0.0} for name in names_run}
+        per_round = max(1, args.requests // args.rounds)
+        variants = {name: variant(name, per_round * args.rounds) for name in names_run}
+        offsets = dict.fromkeys(names_run, 0)
+        for _ in range(args.rounds):
+            for name in names_run:
+                v, total = variants[name], totals[name]
+                window = Variant(v.name, v.project_id, v.key, v.path, v.headers, _offset(v.bodies, offsets[name]))
+                cpu_before = cpu_seconds(server.pid)
+                state, elapsed = asyncio.run(
+                    run_variant(port, window, per_round, args.seconds / args.rounds, args.connections)
+                )
+                total['cpu'] += cpu_seconds(server.pid) - cpu_before
+                total['elapsed'] += elapsed
+                total['bytes'] += state['bytes']
+                total['ids'] += state['ids']
+                offsets[name] += state['next']
+                for code, n in state['statuses'].items():
+                    total['statuses'][code] = total['statuses'].get(code, 0) + n
         results = []
-        for name in [n.strip() for n in args.variants.split(',')]:
-            v = variant(name, args.requests)
-            cpu_before = cpu_seconds(server.pid)
-            state, elapsed = asyncio.run(run_variant(port, v, args.requests, args.seconds, args.connections))
-            server_cpu_s = cpu_seconds(server.pid) - cpu_before
-            ids = state['ids']
+        for name in names_run:
+            v, total = variants[name], totals[name]
+            ids = total['ids']
             results.append(
                 Result(
                     name=name,
-                    sent=sum(state['statuses'].values()),
+                    sent=sum(total['statuses'].values()),
                     accepted=len(ids),
-                    statuses=state['statuses'],
-                    elapsed_s=elapsed,
+                    statuses=total['statuses'],
+                    elapsed_s=total['elapsed'],
                     stored=count_stored(data_dir, v.project_id),
                     visible=bool(ids) and is_visible(port, v.key, [ids[0], ids[-1]]),
-                    body_bytes=state['bytes'],
-                    server_cpu_s=server_cpu_s,
+                    body_bytes=total['bytes'],
+                    server_cpu_s=total['cpu'],
                 )
             )
     finally:

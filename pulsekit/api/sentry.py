@@ -30,12 +30,11 @@ async def sentry_envelope(request: Request) -> Response:
     svc = services(request)
     project_number = request.path_params['project_number']
     raw_key = find_sentry_key(request.headers, request.query_params)
-    # Verify before reading the body when we can; only a key in the envelope header needs the body first.
-    key = await verify_key(request, raw_key, 'ingest') if raw_key else None
+    # Check the key before reading the body when we can; only a key in the envelope header needs the body first.
+    key = await _project_key(request, raw_key, project_number) if raw_key else None
     envelope = parse_envelope(await read_body(request, svc.settings.max_body_bytes))
     if key is None:
-        key = await verify_key(request, find_sentry_key({}, {}, envelope.headers), 'ingest')
-    require_project_key(key, project_number)
+        key = await _project_key(request, find_sentry_key({}, {}, envelope.headers), project_number)
     intake = prepare_envelope(envelope, now_utc(), _client_ip(request))
     await _store(svc, key, intake.events)
     return json_response({'id': intake.event_id})
@@ -43,11 +42,17 @@ async def sentry_envelope(request: Request) -> Response:
 
 async def sentry_store(request: Request) -> Response:
     svc = services(request)
-    key = await verify_key(request, find_sentry_key(request.headers, request.query_params), 'ingest')
-    require_project_key(key, request.path_params['project_number'])
+    raw_key = find_sentry_key(request.headers, request.query_params)
+    key = await _project_key(request, raw_key, request.path_params['project_number'])
     intake = prepare_store(await read_body(request, svc.settings.max_body_bytes), now_utc(), _client_ip(request))
     await _store(svc, key, intake.events)
     return json_response({'id': intake.event_id})
+
+
+async def _project_key(request: Request, raw_key: str | None, project_number: int) -> KeyInfo:
+    key = await verify_key(request, raw_key, 'ingest')
+    require_project_key(key, project_number)
+    return key
 
 
 async def _store(svc: Services, key: KeyInfo, events: list[dict]) -> None:

@@ -8,11 +8,14 @@ time would lose them from the second test on.
 from __future__ import annotations
 
 import logging
+import os
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from nicegui import app as ui_app
 from nicegui import ui
+from nicegui.storage import Storage
 
 from . import __version__, pages
 from .api import install_api, sentry
@@ -20,6 +23,7 @@ from .api.errors import install_error_handlers
 from .api.middleware import BodySizeLimit
 from .api.sentry import SentryCors
 from .config import Settings
+from .retention import run_retention_job
 from .services import Services, start_services
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,11 @@ def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
         scheduler.add_job(
             services.flush_key_use, 'interval', seconds=settings.key_touch_interval_s, max_instances=1, coalesce=True
         )
+        scheduler.add_job(
+            run_retention_job, 'interval', args=[services], seconds=settings.retention_interval_s,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=settings.retention_first_run_s),
+            max_instances=1, coalesce=True,
+        )  # fmt: skip
         scheduler.start()
         services.extras['scheduler'] = scheduler
         log.info('PulseKit %s ready on %s', __version__, settings.public_url)
@@ -73,6 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
     build(settings, api_app)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     api_app.add_middleware(SentryCors)  # outermost: even a 413 reaches browser SDKs readable
+    if not os.environ.get('NICEGUI_STORAGE_PATH'):
+        # Dashboard sessions live in the data folder, so a restart (or a new container on the same
+        # volume) keeps everyone logged in; they are signed with the instance's secret.
+        Storage.path = (settings.data_dir / 'sessions').resolve()
+        ui_app.storage = Storage()
     ui.run_with(
         api_app,
         title=settings.instance_name,

@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -163,6 +163,26 @@ def cmd_key_revoke(args) -> None:
     _emit(args, {'id': row.id, 'revoked': True}, f'revoked key {row.id} ({row.key_prefix}…)')
 
 
+def cmd_prune(args) -> None:
+    from .instance_settings import default_retention_days
+    from .retention import prune, writer_runner
+    from .services import start_services
+
+    services = start_services(_settings(args))
+    try:
+        report = prune(writer_runner(services.writer), default_retention_days(services.settings))
+    finally:
+        services.close()
+    per_project = ', '.join(f'{slug}: {n}' for slug, n in report.projects.items())
+    _emit(
+        args,
+        report.as_dict(),
+        f'deleted {report.events_deleted} event(s)'
+        + (f' ({per_project})' if per_project else '')
+        + f', {report.issues_deleted} empty issue(s); freed {report.pages_freed} database page(s)',
+    )
+
+
 def _read_password(args) -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip('\r\n')
@@ -185,6 +205,40 @@ def cmd_user_create(args) -> None:
         args,
         {'id': user.id, 'email': user.email, 'role': user.role},
         f'created {user.role} {user.email}',
+    )
+
+
+def cmd_demo(args) -> None:
+    from .demo import generate_demo
+    from .projects import dsn_for
+    from .services import start_services
+
+    settings = _settings(args)
+    if args.events < 1 or args.events > 5_000_000:
+        raise CommandError('--events must be between 1 and 5,000,000')
+    services = start_services(settings)
+    width = 30
+
+    def progress(done: int, total: int) -> None:
+        if args.json:
+            return
+        filled = int(width * done / total)
+        print(f'\r  [{"#" * filled}{"." * (width - filled)}] {done:,}/{total:,} events', end='', file=sys.stderr)
+
+    try:
+        with services.db.connection_context():
+            summary = generate_demo(services.writer, args.events, args.days, progress=progress)
+    finally:
+        services.close()
+    if not args.json:
+        print(file=sys.stderr)
+    dsn = dsn_for(summary['key'], 1, settings.public_url)
+    _emit(
+        args,
+        {**summary, 'dsn': dsn},
+        f'demo data ready: {summary["events"]:,} events in {", ".join(summary["projects"])} '
+        f'({summary["issues"]} issues)\nA demo key (ingest, read) for {summary["projects"][0]}: {summary["key"]}\n'
+        'Open the dashboard (pulsekit serve) and log in.',
     )
 
 
@@ -228,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--project', required=True, help='project slug or id')
     p = add(key, 'revoke', cmd_key_revoke, 'revoke a key')
     p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
+
+    add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
+
+    demo = add(sub, 'demo', cmd_demo, 'fill the instance with realistic sample projects, errors and events')
+    demo.add_argument('--events', type=int, default=5000, help='how many events to create (default: 5000)')
+    demo.add_argument('--days', type=int, default=7, help='spread them over this many past days (default: 7)')
 
     user = sub.add_parser('user', help='manage dashboard users').add_subparsers(
         dest='action', metavar='ACTION', required=True

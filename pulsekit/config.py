@@ -35,6 +35,8 @@ class Settings:
     retention_days: int = 30  # default for new projects, days
     key_cache_ttl_s: float = 5.0  # how long a verified key is trusted without a lookup, seconds
     key_touch_interval_s: float = 60.0  # how often last_used_at is written, seconds
+    retention_interval_s: float = 3600.0  # how often old events are deleted (retention job), seconds
+    retention_first_run_s: float = 300.0  # delay from start-up to the first retention run, seconds
     extra: dict = field(default_factory=dict, compare=False)  # room for features to pass test-only knobs
 
     @property

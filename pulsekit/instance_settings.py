@@ -56,3 +56,9 @@ def all_settings() -> dict[str, Any]:
 def public_url(settings: Settings) -> str:
     """The URL users reach this instance at: the admin's setting, else the configured one."""
     return (get_setting('public_base_url') or settings.public_url).rstrip('/')
+
+
+def default_retention_days(settings: Settings) -> int:
+    """Days of events kept for projects without their own: the admin's setting, else PULSEKIT_RETENTION_DAYS."""
+    row = Setting.get_or_none(Setting.key == 'default_retention_days')
+    return settings.retention_days if row is None or row.value is None else row.value

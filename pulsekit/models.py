@@ -225,7 +225,47 @@ class SchemaMigration(BaseModel):
         table_name = 'schema_migrations'
 
 
-MODELS = [Project, ApiKey, Issue, Event, User, Setting, AlertRule, AlertFiring, WebhookDelivery, SchemaMigration]
+class EventCountHourly(BaseModel):
+    """Events per project, hour and level; maintained by the writer (dashboard cards and charts)."""
+
+    project = pw.ForeignKeyField(Project, on_delete='CASCADE', column_name='project_id')
+    hour = pw.BigIntegerField()  # epoch ms of the hour's start
+    level = pw.CharField(max_length=16)
+    count = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = 'event_counts_hourly'
+        primary_key = pw.CompositeKey('project', 'hour', 'level')
+
+
+class TagCountHourly(BaseModel):
+    """Events per project, hour and tag key/value; maintained by the writer (tag facets)."""
+
+    project = pw.ForeignKeyField(Project, on_delete='CASCADE', column_name='project_id')
+    hour = pw.BigIntegerField()
+    key = pw.CharField(max_length=64)
+    value = pw.CharField(max_length=200)
+    count = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = 'tag_counts_hourly'
+        primary_key = pw.CompositeKey('project', 'hour', 'key', 'value')
+
+
+MODELS = [
+    Project,
+    ApiKey,
+    Issue,
+    Event,
+    User,
+    Setting,
+    AlertRule,
+    AlertFiring,
+    WebhookDelivery,
+    SchemaMigration,
+    EventCountHourly,
+    TagCountHourly,
+]
 
 
 def now_utc() -> datetime:

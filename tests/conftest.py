@@ -15,6 +15,8 @@ from pulsekit.config import Settings
 from pulsekit.projects import create_key, create_project
 from pulsekit.services import Services
 
+from .dashboard import admin, member, seeded  # noqa: F401  (fixtures for page tests)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -60,3 +62,18 @@ async def api(settings: Settings) -> AsyncIterator[ApiHarness]:
     """The production app (API on our FastAPI app, NiceGUI mounted) with a project and three keys."""
     async for harness in start_api(settings):
         yield harness
+
+
+@pytest.fixture(autouse=True)
+def _restore_nicegui_functions():
+    # A leftover `User` re-patches ui.navigate/notify/download whenever it is touched; put the real
+    # ones back so a later test (browser, production app) is not handed the simulated ones (stack notes §3).
+    yield
+    from nicegui import ui
+    from nicegui.functions.download import download
+    from nicegui.functions.navigate import Navigate
+    from nicegui.functions.notify import notify
+
+    ui.navigate = Navigate()
+    ui.notify = notify
+    ui.download = download

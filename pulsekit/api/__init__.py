@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route
 
 from ..errors import MethodNotAllowed, NotFound
-from . import events, health, read
+from . import events, health, manage, read
 
 METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']
 
@@ -17,7 +17,7 @@ def install_api(app: FastAPI, *routers: APIRouter, fast_routes: list[BaseRoute] 
     unknown /api/… paths answer JSON 404 (or 405), never NiceGUI's HTML page."""
     hot = [*events.routes, *(fast_routes or [])]
     app.router.routes.extend(hot)
-    module_routers = (health.router, read.router, *routers)
+    module_routers = (health.router, read.router, manage.router, *routers)
     known_routes = hot + [r for m in module_routers for r in m.routes if isinstance(r, Route)]
     router = APIRouter()
     for module_router in module_routers:

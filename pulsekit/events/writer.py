@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +36,7 @@ EVENT_COLUMNS = (
 JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
 SUMMARY_MESSAGE_CHARS = 300
 INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
+HOUR_MS = 3_600_000  # rollup bucket, milliseconds
 
 
 @dataclass
@@ -255,6 +256,7 @@ class Writer:
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
             self._insert_rows(rows)
+            self._count(fresh)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
 
@@ -272,6 +274,29 @@ class Writer:
             )
             with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
                 cursor.execute(sql, [value for row in chunk for value in row])
+
+    def _count(self, fresh: list[tuple[int, dict]]) -> None:
+        """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""
+        levels: Counter = Counter()
+        tags: Counter = Counter()
+        for project_id, event in fresh:
+            hour = event['timestamp'] // HOUR_MS * HOUR_MS
+            levels[project_id, hour, event['level']] += 1
+            for key, value in (event['tags'] or {}).items():
+                tags[project_id, hour, key, value] += 1
+        p = self.db.param
+        self.db.cursor().executemany(
+            f'INSERT INTO event_counts_hourly (project_id, hour, level, count) VALUES ({p}, {p}, {p}, {p}) '
+            'ON CONFLICT (project_id, hour, level) DO UPDATE SET count = event_counts_hourly.count + excluded.count',
+            [(project_id, hour, level, n) for (project_id, hour, level), n in levels.items()],
+        )
+        if tags:
+            self.db.cursor().executemany(
+                f'INSERT INTO tag_counts_hourly (project_id, hour, key, value, count) VALUES ({p}, {p}, {p}, {p}, {p}) '
+                'ON CONFLICT (project_id, hour, key, value) '
+                'DO UPDATE SET count = tag_counts_hourly.count + excluded.count',
+                [(project_id, hour, key, value, n) for (project_id, hour, key, value), n in tags.items()],
+            )
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from nicegui import ui
-
 from ..config import Settings
 
 
 def register(settings: Settings) -> None:
-    """Add the dashboard's pages (the full dashboard replaces this start page)."""
+    """Add the dashboard's pages (one line per page module)."""
+    from . import event_detail, events, home, issues, login, project_detail, projects
+    from . import settings as settings_page
 
-    @ui.page('/')
-    def index() -> None:
-        with ui.column().classes('absolute-center items-center'):
-            ui.label(settings.instance_name).classes('text-h4')
-            ui.label('The server is running. Send events to /api/v1/events (see docs/protocol.md).')
+    login.register(settings)
+    home.register(settings)
+    events.register(settings)
+    event_detail.register(settings)
+    issues.register(settings)
+    settings_page.register(settings)
+    projects.register(settings)
+    project_detail.register(settings)

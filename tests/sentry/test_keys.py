@@ -2,7 +2,7 @@
 
 import re
 
-from pulsekit.projects import generate_key
+from pulsekit.keys import generate_key
 
 # @sentry/core's DSN_REGEX: the public key is `\w+`; a key with '-' makes the JavaScript SDKs drop every event.
 SENTRY_JS_DSN = re.compile(r'^(?:(\w+):)//(?:(\w+)(?::(\w+)?)?@)([\w.-]+)(?::(\d+))?/(.+)')

@@ -1,0 +1,224 @@
+"""Aggregates for the dashboard's home page: counts by level, events over time, new issues,
+firing alerts, top issues.
+
+Counts read the hourly rollup (`event_counts_hourly`, kept by the writer) for whole hours and
+count raw events only for the partial hours at the edges of a range, so a 30-day view reads a
+few thousand small rows instead of millions of events, and stays exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import peewee as pw
+
+from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, to_millis
+from .queries import EventFilter, issue_to_dict, list_events
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+RANGES = {'1h': timedelta(hours=1), '24h': timedelta(hours=24), '7d': timedelta(days=7), '30d': timedelta(days=30)}
+RANGE_LABELS = {
+    '1h': 'Last hour',
+    '24h': 'Last 24 hours',
+    '7d': 'Last 7 days',
+    '30d': 'Last 30 days',
+    'custom': 'Custom',
+}
+# Chart bucket sizes (ms), smallest first; the chart uses the smallest one giving at most MAX_BUCKETS.
+BUCKET_SIZES_MS = (60_000, 300_000, 900_000, HOUR_MS, 3 * HOUR_MS, 6 * HOUR_MS, 12 * HOUR_MS, DAY_MS, 7 * DAY_MS)
+MAX_BUCKETS = 72
+ERROR_LEVELS = ('error', 'fatal')
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    since: datetime
+    until: datetime
+    key: str = 'custom'
+
+    @property
+    def since_ms(self) -> int:
+        return to_millis(self.since)
+
+    @property
+    def until_ms(self) -> int:
+        return to_millis(self.until)
+
+
+def resolve_range(key: str | None, *, start: str | None = None, end: str | None = None, now: datetime | None = None):
+    """'1h' | '24h' | '7d' | '30d' | 'custom' (with ISO dates `start`..`end`, inclusive days) → TimeRange."""
+    now = now or datetime.now(UTC)
+    if key == 'custom' and start:
+        try:
+            since = datetime.fromisoformat(start).replace(tzinfo=UTC)
+            until = datetime.fromisoformat(end or start).replace(tzinfo=UTC) + timedelta(days=1)
+        except ValueError:
+            return TimeRange(now - RANGES['24h'], now, '24h')
+        if until <= since:
+            since, until = until - timedelta(days=1), since + timedelta(days=1)
+        return TimeRange(since, min(until, now + timedelta(minutes=1)), 'custom')
+    key = key if key in RANGES else '24h'
+    return TimeRange(now - RANGES[key], now, key)
+
+
+def _project_cond(column: pw.Field, project_ids: list[int] | None):
+    if project_ids is None:
+        return True
+    return column.in_(project_ids) if len(project_ids) != 1 else column == project_ids[0]
+
+
+def _raw_level_counts(project_ids, levels, since_ms: int, until_ms: int) -> dict[str, int]:
+    if until_ms <= since_ms:
+        return {}
+    query = (
+        Event.select(Event.level, pw.fn.COUNT(Event.seq))
+        .where(_project_cond(Event.project, project_ids), Event.timestamp >= since_ms, Event.timestamp < until_ms)
+        .group_by(Event.level)
+    )
+    if levels:
+        query = query.where(Event.level.in_(levels))
+    return dict(query.tuples())
+
+
+def level_counts(
+    project_ids: list[int] | None, since_ms: int, until_ms: int, levels: list[str] | None = None
+) -> dict[str, int]:
+    """Exact number of events per level in [since, until): rollup for whole hours, raw rows at the edges."""
+    first_hour = -(-since_ms // HOUR_MS) * HOUR_MS
+    last_hour = until_ms // HOUR_MS * HOUR_MS
+    counts = dict.fromkeys(LEVELS, 0)
+    if last_hour <= first_hour:
+        parts = [_raw_level_counts(project_ids, levels, since_ms, until_ms)]
+    else:
+        query = (
+            EventCountHourly.select(EventCountHourly.level, pw.fn.SUM(EventCountHourly.count))
+            .where(
+                _project_cond(EventCountHourly.project, project_ids),
+                EventCountHourly.hour >= first_hour,
+                EventCountHourly.hour < last_hour,
+            )
+            .group_by(EventCountHourly.level)
+        )
+        if levels:
+            query = query.where(EventCountHourly.level.in_(levels))
+        parts = [
+            _raw_level_counts(project_ids, levels, since_ms, first_hour),
+            dict(query.tuples()),
+            _raw_level_counts(project_ids, levels, last_hour, until_ms),
+        ]
+    for part in parts:
+        for level, n in part.items():
+            counts[level] = counts.get(level, 0) + int(n or 0)
+    return counts
+
+
+def bucket_size_ms(span_ms: int) -> int:
+    for size in BUCKET_SIZES_MS:
+        if span_ms / size <= MAX_BUCKETS:
+            return size
+    return BUCKET_SIZES_MS[-1]
+
+
+def events_over_time(project_ids: list[int] | None, since_ms: int, until_ms: int) -> dict:
+    """{'bucket_ms', 'buckets': [start ms …], 'series': {level: [count …]}} for a stacked chart."""
+    size = bucket_size_ms(until_ms - since_ms)
+    start = since_ms // size * size
+    n = max(1, -(-(until_ms - start) // size))
+    series = {level: [0] * n for level in LEVELS}
+    if size < HOUR_MS:
+        bucket = pw.SQL(f'(timestamp - {int(start)}) / {int(size)}')
+        rows = (
+            Event.select(bucket, Event.level, pw.fn.COUNT(Event.seq))
+            .where(_project_cond(Event.project, project_ids), Event.timestamp >= since_ms, Event.timestamp < until_ms)
+            .group_by(bucket, Event.level)
+            .tuples()
+        )
+    else:
+        # Whole hours from the rollup; an hour belongs to the bucket its start falls in.
+        bucket = pw.SQL(f'(hour - {int(start)}) / {int(size)}')
+        rows = (
+            EventCountHourly.select(bucket, EventCountHourly.level, pw.fn.SUM(EventCountHourly.count))
+            .where(
+                _project_cond(EventCountHourly.project, project_ids),
+                EventCountHourly.hour >= since_ms // HOUR_MS * HOUR_MS,
+                EventCountHourly.hour < until_ms,
+            )
+            .group_by(bucket, EventCountHourly.level)
+            .tuples()
+        )
+    for index, level, count in rows:
+        index = int(index)
+        if 0 <= index < n and level in series:
+            series[level][index] += int(count)
+    return {'bucket_ms': size, 'buckets': [start + i * size for i in range(n)], 'series': series}
+
+
+def count_new_issues(project_ids: list[int] | None, since_ms: int, until_ms: int) -> int:
+    return (
+        Issue.select()
+        .where(_project_cond(Issue.project, project_ids), Issue.first_seen >= since_ms, Issue.first_seen < until_ms)
+        .count()
+    )
+
+
+def count_alert_firings(project_ids: list[int] | None, since_ms: int, until_ms: int) -> int:
+    return (
+        AlertFiring.select()
+        .join(AlertRule)
+        .where(
+            _project_cond(AlertRule.project, project_ids),
+            AlertFiring.triggered_at >= since_ms,
+            AlertFiring.triggered_at < until_ms,
+        )
+        .count()
+    )
+
+
+def top_issues(project_ids: list[int] | None, since_ms: int, limit: int = 5) -> list[dict]:
+    """Unresolved issues seen in the range, most events first."""
+    rows = (
+        Issue.select()
+        .where(_project_cond(Issue.project, project_ids), Issue.last_seen >= since_ms, Issue.status == 'open')
+        .order_by(Issue.event_count.desc(), Issue.id.desc())
+        .limit(limit)
+    )
+    return [issue_to_dict(r) for r in rows]
+
+
+def home_summary(project_ids: list[int] | None, time_range: TimeRange, recent: int = 8) -> dict:
+    """Everything the home page shows for a project selection and a time range, in one call."""
+    since_ms, until_ms = time_range.since_ms, time_range.until_ms
+    counts = level_counts(project_ids, since_ms, until_ms)
+    in_range = EventFilter(project_ids=project_ids, since=time_range.since, until=time_range.until)
+    events, _ = list_events(in_range, recent)
+    return {
+        'events': sum(counts.values()),
+        'errors': sum(counts[level] for level in ERROR_LEVELS),
+        'by_level': counts,
+        'new_issues': count_new_issues(project_ids, since_ms, until_ms),
+        'firing_alerts': count_alert_firings(project_ids, since_ms, until_ms),
+        'chart': events_over_time(project_ids, since_ms, until_ms),
+        'top_issues': top_issues(project_ids, since_ms),
+        'recent_events': events,
+    }
+
+
+def issue_sparklines(issue_ids: list[int], now_ms: int, hours: int = 24) -> dict[int, list[int]]:
+    """Events per hour over the last `hours` for each issue (oldest hour first)."""
+    if not issue_ids:
+        return {}
+    start = (now_ms // HOUR_MS - hours + 1) * HOUR_MS
+    bucket = pw.SQL(f'(timestamp - {int(start)}) / {HOUR_MS}')
+    rows = (
+        Event.select(Event.issue, bucket, pw.fn.COUNT(Event.seq))
+        .where(Event.issue.in_(issue_ids), Event.timestamp >= start)
+        .group_by(Event.issue, bucket)
+        .tuples()
+    )
+    lines = {i: [0] * hours for i in issue_ids}
+    for issue_id, index, count in rows:
+        if 0 <= int(index) < hours:
+            lines[issue_id][int(index)] = int(count)
+    return lines

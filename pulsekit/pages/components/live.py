@@ -1,0 +1,61 @@
+"""Live updates for a page: listen to the writer's commits, refresh at most once per interval.
+
+Whatever the ingest rate (1,000 events/s or more), a page does one refresh per interval; the
+messages in between are only counted. The subscription ends when the browser tab goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from ...bus import CommitSummary
+from ..layout import services
+
+REFRESH_INTERVAL_S = 1.0
+
+
+class LiveFeed:
+    def __init__(
+        self,
+        on_refresh: Callable[[list[dict]], Awaitable[None] | None],
+        matches: Callable[[dict], bool] = lambda event: True,
+        interval_s: float = REFRESH_INTERVAL_S,
+        max_kept_events: int = 200,
+    ):
+        self.on_refresh = on_refresh
+        self.matches = matches
+        self.max_kept_events = max_kept_events
+        self.is_paused = False
+        self.pending: list[dict] = []  # the newest matching event summaries since the last refresh (bounded)
+        self.pending_count = 0
+        self._running = False
+        unsubscribe = services().bus.subscribe(self._on_commit, loop=asyncio.get_running_loop())
+        ui.context.client.on_delete(unsubscribe)
+        self.timer = ui.timer(interval_s, self._tick)
+
+    def _on_commit(self, summary: CommitSummary) -> None:
+        matching = [e for e in summary.events if self.matches(e)]
+        if not matching:
+            return
+        self.pending_count += len(matching)
+        self.pending.extend(matching)
+        if len(self.pending) > self.max_kept_events:
+            del self.pending[: len(self.pending) - self.max_kept_events]
+
+    async def _tick(self) -> None:
+        if self.is_paused or not self.pending_count or self._running:
+            return
+        events, self.pending, self.pending_count = self.pending, [], 0
+        self._running = True
+        try:
+            result = self.on_refresh(events)
+            if asyncio.iscoroutine(result):
+                await result
+        finally:
+            self._running = False
+
+    def set_paused(self, paused: bool) -> None:
+        self.is_paused = paused

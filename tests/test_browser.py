@@ -1,0 +1,185 @@
+"""Browser journeys against a real `pulsekit serve` (Playwright driving Debian's chromium).
+
+Screenshots of every page (1280×800, light and dark) are saved under artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .server import ServerProcess, create_project_and_key, pulsekit_cli
+
+playwright_api = pytest.importorskip('playwright.sync_api')
+CHROMIUM = Path('/usr/bin/chromium')
+ARTIFACTS = Path(__file__).resolve().parents[1] / 'artifacts' / 'screenshots'
+EMAIL = 'admin@example.com'
+PASSWORD = 'correct horse battery'
+XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason='Debian chromium is not installed')
+
+
+@pytest.fixture
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+def new_page(browser):
+    context = browser.new_context(viewport={'width': 1280, 'height': 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on('pageerror', lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    return page
+
+
+def log_in(page, url: str) -> None:
+    page.goto(f'{url}/login')
+    page.get_by_label('E-mail').fill(EMAIL)
+    page.get_by_label('Password').fill(PASSWORD)
+    page.get_by_role('button', name='Log in').click()
+    page.wait_for_url(f'{url}/')
+
+
+def error_event(message: str, **extra) -> dict:
+    return {
+        'id': str(uuid.uuid4()),
+        'type': 'error',
+        'level': 'error',
+        'message': message,
+        'exception': {'type': 'ZeroDivisionError', 'value': message},
+        'stacktrace': {
+            'frames': [
+                {'filename': 'lib/http.py', 'function': 'dispatch', 'lineno': 88, 'in_app': False},
+                {
+                    'filename': 'app/billing.py',
+                    'function': 'ratio',
+                    'lineno': 40,
+                    'in_app': True,
+                    'pre_context': ['def ratio(a, b):', '    """Share of a in b."""'],
+                    'context_line': '    return a / b',
+                    'post_context': ['', 'def other():'],
+                },
+            ]
+        },
+        'environment': 'production',
+        'release': 'shop@2.4.1',
+        'tags': {'region': 'eu-west'},
+        **extra,
+    }
+
+
+def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
+    data_dir = tmp_path / 'data'
+    with ServerProcess(data_dir) as server:
+        page = new_page(browser)
+        page.goto(f'{server.url}/events')
+        page.get_by_label('Admin e-mail').fill(EMAIL)
+        page.get_by_label('Password (8+ characters)').fill(PASSWORD)
+        page.get_by_label('Repeat password').fill(PASSWORD)
+        page.get_by_role('button', name='Create admin and continue').click()
+        page.wait_for_url(f'{server.url}/events')
+        page.goto(f'{server.url}/logout')
+        log_in(page, server.url)
+
+        _, key = create_project_and_key(data_dir)
+        page.goto(f'{server.url}/events')
+        page.get_by_text('No events yet').wait_for()
+        event = error_event('division by zero in ratio')
+        reply = httpx.post(f'{server.url}/api/v1/events', json=event, headers={'X-PulseKit-Key': key['key']})
+        assert reply.status_code == 202
+        row = page.locator('td', has_text='division by zero in ratio')
+        row.wait_for(timeout=2000)  # live, without a reload
+
+        row.click()
+        page.wait_for_url(f'{server.url}/events/{event["id"]}')
+        failing = page.locator('.pk-src .hll')
+        failing.first.wait_for()
+        assert 'return a / b' in failing.first.inner_text()
+        assert failing.first.is_visible()
+
+        page.get_by_role('button', name='Open issue').click()
+        page.wait_for_url(f'{server.url}/issues/*')
+        page.get_by_role('button', name='Resolve').click()
+        page.get_by_text('resolved', exact=True).wait_for()
+        assert page.js_errors == []
+
+
+def test_hostile_text_renders_as_text_everywhere(tmp_path, browser):
+    data_dir = tmp_path / 'data'
+    pulsekit_cli(data_dir, 'user', 'create', EMAIL, '--admin', '--password-stdin', stdin=PASSWORD + '\n')
+    _, key = create_project_and_key(data_dir)
+    with ServerProcess(data_dir) as server:
+        hostile = error_event(XSS, tags={'region': XSS[:150]}, metadata={'note': XSS, XSS[:60]: 1})
+        hostile['stacktrace']['frames'][1]['context_line'] = f'    return "{XSS}"'
+        hostile['stacktrace']['frames'][1]['function'] = XSS[:200]
+        hostile['exception']['type'] = 'XSSError'
+        reply = httpx.post(f'{server.url}/api/v1/events', json=hostile, headers={'X-PulseKit-Key': key['key']})
+        assert reply.status_code == 202, reply.text
+        page = new_page(browser)
+        log_in(page, server.url)
+        for path in ('/', '/events', f'/events/{hostile["id"]}', '/issues'):
+            page.goto(server.url + path)
+            page.wait_for_load_state('networkidle')
+            page.get_by_text('onerror', exact=False).first.wait_for()
+            assert page.evaluate('window.__xss') is None, path
+            assert page.locator('img[onerror]').count() == 0, path
+            assert page.locator('script', has_text='__xss').count() == 0, path
+        page.goto(server.url + '/issues')
+        page.locator('a', has_text='onerror').first.click()
+        page.wait_for_url(f'{server.url}/issues/*')
+        page.get_by_text('Latest stacktrace').wait_for()
+        assert page.evaluate('window.__xss') is None
+        assert page.locator('img[onerror]').count() == 0
+        assert page.js_errors == []
+
+
+PAGES = ('/', '/events', '/issues', '/settings')
+
+
+def test_screenshots_of_every_page_light_and_dark(tmp_path, browser):
+    data_dir = tmp_path / 'data'
+    pulsekit_cli(data_dir, 'user', 'create', EMAIL, '--admin', '--password-stdin', stdin=PASSWORD + '\n')
+    pulsekit_cli(data_dir, 'demo', '--events', '3000')
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with ServerProcess(data_dir) as server:
+        page = new_page(browser)
+        page.goto(f'{server.url}/login')
+        page.wait_for_load_state('networkidle')
+        page.screenshot(path=str(ARTIFACTS / 'login-light.png'))
+        log_in(page, server.url)
+        for theme in ('light', 'dark'):
+            if theme == 'dark':
+                page.goto(f'{server.url}/')
+                page.locator('.q-btn', has=page.locator('i', has_text='dark_mode')).click()
+                page.wait_for_function("document.body.classList.contains('body--dark')")
+            for path in PAGES:
+                page.goto(server.url + path)
+                page.wait_for_load_state('networkidle')
+                page.wait_for_timeout(400)  # let charts finish their entry animation
+                name = path.strip('/') or 'home'
+                page.screenshot(path=str(ARTIFACTS / f'{name}-{theme}.png'))
+            page.goto(f'{server.url}/issues')
+            page.locator('tbody tr a').first.click()
+            page.wait_for_url(f'{server.url}/issues/*')
+            page.wait_for_load_state('networkidle')
+            page.wait_for_timeout(400)
+            page.screenshot(path=str(ARTIFACTS / f'issue-detail-{theme}.png'))
+            page.get_by_text('Open the latest event →').click()
+            page.wait_for_url(f'{server.url}/events/*')
+            page.wait_for_load_state('networkidle')
+            page.screenshot(path=str(ARTIFACTS / f'event-detail-{theme}.png'), full_page=True)
+        assert page.js_errors == []
+    shots = sorted(p.name for p in ARTIFACTS.glob('*.png'))
+    assert len(shots) >= 13

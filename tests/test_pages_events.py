@@ -1,0 +1,132 @@
+"""Events list and event detail pages: filters in the URL, search, facets, pagination, live rows."""
+
+import asyncio
+
+from nicegui import ui
+from nicegui.testing import User
+
+from pulsekit.users import update_preferences
+
+from .dashboard import error_body, in_db, store_events, until
+
+
+def table_rows(user: User) -> list[dict]:
+    return user.find(marker='events-table').elements.pop().rows
+
+
+def messages(user: User) -> set[str]:
+    return {row['message'] for row in table_rows(user)}
+
+
+async def test_events_table_lists_events_with_level_type_project_and_time(seeded, admin: User):
+    await admin.open('/events')
+    await admin.should_see(marker='events-table')
+    rows = {row['message']: row for row in table_rows(admin)}
+    assert set(rows) == {'division by zero', 'paid 12 EUR', 'slow checkout', 'database gone'}
+    assert rows['database gone']['level'] == 'fatal'
+    assert rows['database gone']['project'] == 'API'
+    assert rows['paid 12 EUR']['type'] == 'payment.success'
+    assert rows['division by zero']['time_rel'].endswith('ago')
+    assert rows['division by zero']['time_abs'].endswith('UTC')
+    await admin.should_see('4 events in this range')
+
+
+async def test_filters_come_from_the_url_so_views_can_be_shared(seeded, admin: User):
+    await admin.open(f'/events?level=error,fatal&project={seeded["shop"]}')
+    assert messages(admin) == {'division by zero'}
+    await admin.open('/events?type=payment.success')
+    assert messages(admin) == {'paid 12 EUR'}
+    await admin.open('/events?environment=staging')
+    assert messages(admin) == {'slow checkout'}
+    await admin.open('/events?release=shop@2.4.1')
+    assert messages(admin) == {'division by zero'}
+    await admin.open('/events?tag=region:us-east')
+    assert messages(admin) == {'paid 12 EUR'}
+    await admin.should_see('region: us-east')
+
+
+async def test_choosing_a_level_puts_it_in_the_url(seeded, admin: User):
+    await admin.open('/events')
+    admin.find(marker='filter-level').click()
+    admin.find('fatal').click()
+    await until(lambda: admin.back_history[-1] == '/events?level=fatal&range=24h')
+    assert messages(admin) == {'database gone'}
+
+
+async def test_search_box_uses_the_full_text_index_and_search_tokens(seeded, admin: User):
+    await admin.open('/events')
+    admin.find(marker='search').type('checkout').trigger('keydown.enter')
+    await until(lambda: admin.back_history[-1].startswith('/events?q=checkout'))
+    assert messages(admin) == {'slow checkout'}
+    await admin.open('/events')
+    admin.find(marker='search').type('type:payment.success').trigger('keydown.enter')
+    await until(lambda: admin.back_history[-1].startswith('/events?type=payment.success'))
+    assert messages(admin) == {'paid 12 EUR'}
+
+
+async def test_search_autocomplete_offers_types_and_tag_values(seeded, admin: User):
+    await admin.open('/events')
+    search = admin.find(marker='search').elements.pop()
+    options = search.props['_autocomplete']
+    assert 'type:payment.success' in options
+    assert 'region:eu-west' in options
+
+
+async def test_tag_facets_show_top_values_and_clicking_one_filters(seeded, admin: User):
+    await admin.open('/events')
+    await admin.should_see('region')
+    await admin.should_see('eu-west')
+    hrefs = [link.props['href'] for link in admin.find(marker='facet-value').elements]
+    target = next(h for h in hrefs if 'us-east' in h)
+    assert target == '/events?tag=region%3Aus-east&range=24h'
+    await admin.open(target)
+    await admin.should_see('region: us-east')
+    assert messages(admin) == {'paid 12 EUR'}
+
+
+async def test_pages_are_loaded_from_the_server(seeded, admin: User):
+    in_db(update_preferences, 1, page_size=25)
+    store_events(seeded['shop'], [{'type': 'log', 'level': 'info', 'message': f'bulk {i}'} for i in range(30)])
+    await admin.open('/events')
+    assert len(table_rows(admin)) == 25
+    admin.find('Older').click()
+    await admin.should_see('Newest', retries=50)
+    assert len(table_rows(admin)) == 34 - 25
+
+
+async def test_new_matching_events_appear_without_reload(seeded, admin: User):
+    await admin.open('/events?level=error')
+    store_events(seeded['shop'], [error_body('fresh failure'), {'type': 'log', 'level': 'info', 'message': 'noise'}])
+    await until(lambda: 'fresh failure' in messages(admin))
+    assert 'noise' not in messages(admin)
+
+
+async def test_paused_view_does_not_change(seeded, admin: User):
+    await admin.open('/events')
+    admin.find(marker='live-switch').click()
+    store_events(seeded['shop'], [error_body('while paused')])
+    await asyncio.sleep(1.5)  # longer than the refresh interval
+    assert 'while paused' not in messages(admin)
+
+
+async def test_event_detail_shows_fields_tags_stacktrace_and_issue_links(seeded, admin: User):
+    event_id = seeded['event_ids'][0]
+    await admin.open(f'/events/{event_id}')
+    await admin.should_see('division by zero')
+    await admin.should_see('ZeroDivisionError')
+    await admin.should_see('production')
+    await admin.should_see('shop@2.4.1')
+    await admin.should_see('region: eu-west')
+    await admin.should_see('app/billing.py:40 in ratio')
+    await admin.should_see('lib/http.py:88 in dispatch')
+    await admin.should_see('Open issue')
+    source = [h for h in admin.find(ui.html).elements if 'return' in h.content]
+    assert source and 'hll' in source[0].content  # the failing line is marked
+    admin.find(marker='tag-chip').elements.pop()  # the chips link to the filtered list
+    links = [link.props['href'] for link in admin.find(marker='tag-chip').elements]
+    assert '/events?tag=region%3Aeu-west&range=30d' in links
+
+
+async def test_unknown_event_says_so(admin: User):
+    await admin.open('/events/00000000-0000-0000-0000-000000000000')
+    await admin.should_see('Event not found')

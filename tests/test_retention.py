@@ -1,0 +1,154 @@
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pulsekit.config import Settings
+from pulsekit.instance_settings import default_retention_days, set_setting
+from pulsekit.models import Event, EventCountHourly, Issue, TagCountHourly, to_millis
+from pulsekit.projects import create_project
+from pulsekit.retention import prune, writer_runner
+
+from .projects_support import migrated_db, store
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _at(days_ago: float) -> float:
+    return (NOW - timedelta(days=days_ago)).timestamp()
+
+
+def _error(kind: str, days_ago: float, **extra) -> dict:
+    return {'level': 'error', 'exception': {'type': kind, 'value': 'boom'}, 'timestamp': _at(days_ago), **extra}
+
+
+@pytest.fixture
+def env(tmp_path):
+    with migrated_db(tmp_path) as (db, writer):
+        yield db, writer
+
+
+def test_retention_deletes_exactly_the_old_events_and_keeps_counters_right(env):
+    _db, writer = env
+    set_setting('default_retention_days', 10)
+    short = create_project('Short', retention_days=7)
+    default = create_project('Default')
+    old_short = store(writer, short.id, [_error('Kept', 8), _error('Kept', 9), _error('Gone', 8)], NOW)
+    new_short = store(writer, short.id, [_error('Kept', 6), _error('Kept', 1)], NOW)
+    custom_old = store(
+        writer, short.id, [{'type': 'payment.success', 'message': 'old paid', 'timestamp': _at(30)}], NOW
+    )
+    resolved_old = store(writer, short.id, [_error('Resolved', 20), _error('Ignored', 20)], NOW)
+    # 8 days old is inside the default project's 10 days, 11 is outside
+    default_new = store(writer, default.id, [_error('Kept', 8)], NOW)
+    default_old = store(writer, default.id, [_error('Kept', 11)], NOW)
+    Issue.update(status='resolved').where(Issue.title.startswith('Resolved')).execute()
+    Issue.update(status='ignored').where(Issue.title.startswith('Ignored')).execute()
+
+    report = prune(
+        writer_runner(writer), default_retention_days(Settings()), now=NOW, chunk_rows=2
+    )  # small chunks: several tasks per project
+
+    remaining = {str(e.id) for e in Event.select()}
+    assert remaining == set(new_short + default_new)
+    assert not remaining & set(old_short + custom_old + resolved_old + default_old)
+    assert report.events_deleted == 7
+    assert report.projects == {'short': 6, 'default': 1}
+    issues = {(i.project_id, i.title.split(':')[0]): i for i in Issue.select()}
+    assert issues[(short.id, 'Kept')].event_count == 2
+    assert issues[(default.id, 'Kept')].event_count == 1
+    # an open issue left without events is gone; resolved/ignored ones stay with 0 to keep the decision
+    assert (short.id, 'Gone') not in issues
+    assert issues[(short.id, 'Resolved')].event_count == 0
+    assert issues[(short.id, 'Resolved')].status == 'resolved'
+    assert issues[(short.id, 'Ignored')].event_count == 0
+    assert report.issues_deleted == 1
+
+
+def test_retention_keeps_the_full_text_index_in_step(env):
+    db, writer = env
+    project = create_project('Search')
+    store(writer, project.id, [{'message': 'ancient zebra', 'timestamp': _at(40)}], NOW)
+    store(writer, project.id, [{'message': 'recent zebra', 'timestamp': _at(1)}], NOW)
+
+    prune(writer_runner(writer), 30, now=NOW)
+
+    hits = db.execute_sql("SELECT rowid FROM events_fts WHERE events_fts MATCH 'zebra'").fetchall()
+    assert [h[0] for h in hits] == [e.seq for e in Event.select()]
+    assert db.execute_sql("SELECT count(*) FROM events_fts WHERE events_fts MATCH 'ancient'").fetchone()[0] == 0
+
+
+def test_retention_with_nothing_old_deletes_nothing(env):
+    _db, writer = env
+    project = create_project('Fresh')
+    ids = store(writer, project.id, [_error('A', 29.9), {'message': 'hi', 'timestamp': _at(0)}], NOW)
+
+    report = prune(writer_runner(writer), 30, now=NOW)
+
+    assert report.events_deleted == 0
+    assert {str(e.id) for e in Event.select()} == set(ids)
+    assert Issue.get().event_count == 1
+
+
+def test_new_databases_use_incremental_auto_vacuum_and_prune_hands_space_back(env):
+    db, writer = env
+    assert db.execute_sql('PRAGMA auto_vacuum').fetchone()[0] == 2  # incremental
+    project = create_project('Big')
+    big = 'x' * 8000
+    for batch in range(4):
+        store(writer, project.id, [{'message': f'{big} {batch} {i}', 'timestamp': _at(60)} for i in range(100)], NOW)
+    pages_before = db.execute_sql('PRAGMA page_count').fetchone()[0]
+
+    report = prune(writer_runner(writer), 30, now=NOW)
+
+    assert report.events_deleted == 400
+    assert report.pages_freed > 0
+    assert db.execute_sql('PRAGMA freelist_count').fetchone()[0] == 0
+    assert db.execute_sql('PRAGMA page_count').fetchone()[0] < pages_before
+
+
+def test_default_retention_is_the_admin_setting_else_the_environment(env):
+    assert default_retention_days(Settings(retention_days=12)) == 12
+    set_setting('default_retention_days', 40)
+    assert default_retention_days(Settings(retention_days=12)) == 40
+
+
+def _rollups() -> tuple[dict, dict]:
+    levels = {(r.project_id, r.hour, r.level): r.count for r in EventCountHourly.select()}
+    tags = {(r.project_id, r.hour, r.key, r.value): r.count for r in TagCountHourly.select()}
+    return levels, tags
+
+
+def _rollups_from_events() -> tuple[dict, dict]:
+    levels, tags = Counter(), Counter()
+    for e in Event.select():
+        hour = to_millis(e.timestamp) // 3_600_000 * 3_600_000
+        levels[e.project_id, hour, e.level] += 1
+        for key, value in (e.tags or {}).items():
+            tags[e.project_id, hour, key, value] += 1
+    return dict(levels), dict(tags)
+
+
+def test_retention_keeps_the_hourly_rollups_equal_to_the_stored_events(env):
+    _db, writer = env
+    project = create_project('Charts', retention_days=2)
+    cutoff_hour = NOW - timedelta(days=2)
+    bodies = [
+        {'level': 'error', 'message': 'old', 'tags': {'region': 'eu'}, 'timestamp': _at(5)},
+        {'level': 'info', 'message': 'old', 'tags': {'region': 'us'}, 'timestamp': _at(5)},
+        # the same hour, on both sides of the cutoff: the hour's counts drop by one
+        {'level': 'warning', 'message': 'boundary', 'tags': {'region': 'eu'},
+         'timestamp': (cutoff_hour - timedelta(minutes=1)).timestamp()},
+        {'level': 'warning', 'message': 'boundary', 'tags': {'region': 'eu'},
+         'timestamp': (cutoff_hour + timedelta(minutes=1)).timestamp()},
+        {'level': 'error', 'message': 'new', 'tags': {'region': 'eu'}, 'timestamp': _at(1)},
+    ]  # fmt: skip
+    store(writer, project.id, bodies, NOW)
+    assert _rollups() == _rollups_from_events()
+
+    report = prune(writer_runner(writer), 30, now=NOW)
+
+    assert report.events_deleted == 3
+    assert _rollups() == _rollups_from_events()
+    levels, _tags = _rollups()
+    assert sum(levels.values()) == 2

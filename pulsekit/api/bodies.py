@@ -89,7 +89,9 @@ async def _decode_stream(chunks: AsyncIterator[bytes], encoding: str, max_bytes:
                 if len(out) > max_bytes:
                     raise _too_large(max_bytes)
                 data = decoder.unconsumed_tail
-        if hasattr(decoder, 'flush'):
+        if hasattr(decoder, 'flush') and not decoder.eof:
+            # Skipped at the end of the stream, where it has nothing left to give: like every zlib call it
+            # releases the GIL, and taking it back from a busy writer thread stalls the event loop.
             out += decoder.flush()
     except DECODE_ERRORS:
         raise InvalidJson(f'the body is not valid {encoding} data') from None

@@ -282,3 +282,11 @@ def test_rate_limited_sentry_requests_get_429_with_retry_after_and_sentry_rate_l
         assert len(server.events()) == 1
     finally:
         server.process.terminate()
+
+
+def test_an_envelope_with_one_unreadable_event_stores_none_of_its_events(live_server):
+    good = sentry_event()
+    body = envelope(('event', orjson.dumps(good)), ('event', b'{"message": oops}'), event_id=good['event_id'])
+    response = post(live_server, f'/api/{live_server.project_id}/envelope/', body, auth(live_server.key))
+    assert response.status_code == 400
+    assert good['event_id'] not in stored_ids(live_server)

@@ -65,6 +65,7 @@ class Result:
     visible: bool
     body_bytes: int
     server_cpu_s: float
+    client_cpu_s: float
 
     @property
     def stored_per_cpu_s(self) -> float:
@@ -281,7 +282,10 @@ def main() -> None:
         # Variants take turns in rounds, so that drift (a growing database, other load on the
         # machine) spreads over all of them instead of penalising whichever runs first or last.
         names_run = [n.strip() for n in args.variants.split(',')]
-        totals = {name: {'statuses': {}, 'bytes': 0, 'ids': [], 'elapsed': 0.0, 'cpu': 0.0} for name in names_run}
+        totals = {
+            name: {'statuses': {}, 'bytes': 0, 'ids': [], 'elapsed': 0.0, 'cpu': 0.0, 'client_cpu': 0.0}
+            for name in names_run
+        }
         per_round = max(1, args.requests // args.rounds)
         variants = {name: variant(name, per_round * args.rounds) for name in names_run}
         offsets = dict.fromkeys(names_run, 0)
@@ -289,11 +293,12 @@ def main() -> None:
             for name in names_run:
                 v, total = variants[name], totals[name]
                 window = Variant(v.name, v.project_id, v.key, v.path, v.headers, _offset(v.bodies, offsets[name]))
-                cpu_before = cpu_seconds(server.pid)
+                cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
                 state, elapsed = asyncio.run(
                     run_variant(port, window, per_round, args.seconds / args.rounds, args.connections)
                 )
                 total['cpu'] += cpu_seconds(server.pid) - cpu_before
+                total['client_cpu'] += time.process_time() - client_before
                 total['elapsed'] += elapsed
                 total['bytes'] += state['bytes']
                 total['ids'] += state['ids']
@@ -315,18 +320,20 @@ def main() -> None:
                     visible=bool(ids) and is_visible(port, v.key, [ids[0], ids[-1]]),
                     body_bytes=total['bytes'],
                     server_cpu_s=total['cpu'],
+                    client_cpu_s=total['client_cpu'],
                 )
             )
     finally:
         server.terminate()
         server.wait(30)
 
-    columns = ('requests', 'accepted', 'stored', 'seconds', 'stored/s', 'MB/s in', 'srv CPU s', '/CPU-s')
+    columns = ('requests', 'accepted', 'stored', 'seconds', 'stored/s', 'MB/s in', 'srv CPU s', '/CPU-s', 'cli CPU s')
     print(f'{"variant":<14}' + ''.join(f'{c:>10}' for c in columns) + '  visible')
     for r in results:
         print(
             f'{r.name:<14}{r.sent:>10,}{r.accepted:>10,}{r.stored:>10,}{r.elapsed_s:>10.2f}{r.stored_per_s:>10,.0f}'
             f'{r.body_bytes / r.elapsed_s / 1e6:>10.1f}{r.server_cpu_s:>10.2f}{r.stored_per_cpu_s:>10,.0f}'
+            f'{r.client_cpu_s:>10.2f}'
             f'  {"yes" if r.visible else "NO"}'
         )
         other = {code: n for code, n in r.statuses.items() if code not in (200, 202)}

@@ -52,6 +52,7 @@ FRAME_TEXT_FIELDS = {
     'module': MAX_MODULE_CHARS,
 }
 _NAME_RE = re.compile(r'[A-Za-z0-9_.:\-]+')
+_CONTAINERS = (dict, list)
 _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
 
 
@@ -132,19 +133,22 @@ def parse_timestamp(value: Any, path: str) -> datetime:
 def _depth(value: Any, limit: int) -> bool:
     """True when `value` nests deeper than `limit` levels (a scalar counts as a level).
 
-    Only containers are visited: a non-empty container at `limit` has children past it. Walking
-    every scalar made this the costliest step of validating metadata-rich (e.g. Sentry) events.
+    Walks containers only, one level at a time: a non-empty container at `limit` has children
+    past it. Visiting every scalar made this the costliest step of validating metadata-rich
+    (e.g. Sentry) events.
     """
-    stack = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        item, depth = stack.pop()
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 1
+    while level:
         if depth >= limit:
-            if depth > limit or item:
-                return True
-            continue
-        for child in item.values() if isinstance(item, dict) else item:
-            if isinstance(child, dict | list):
-                stack.append((child, depth + 1))
+            return any(level)
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, _CONTAINERS)
+        ]
+        depth += 1
     return False
 
 

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench demo
+.PHONY: run test install lint format bench bench-dashboard demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,11 @@ format:
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+
+## Load 1,000,000 events and time the dashboard's queries (events page, search, facets, home)
+bench-dashboard: install
+	$(BIN)/python benchmarks/dashboard.py
+
+## Fill ./data with sample projects, errors and events (then `make run` and log in)
+demo: install
+	$(BIN)/pulsekit demo --data-dir ./data

@@ -90,12 +90,17 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
         page.get_by_label('Repeat password').fill(PASSWORD)
         page.get_by_role('button', name='Create admin and continue').click()
         page.wait_for_url(f'{server.url}/events')
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.goto(f'{server.url}/')
+        page.get_by_text('Welcome to PulseKit').wait_for()
+        page.screenshot(path=str(ARTIFACTS / 'home-empty-light.png'))
         page.goto(f'{server.url}/logout')
         log_in(page, server.url)
 
         _, key = create_project_and_key(data_dir)
         page.goto(f'{server.url}/events')
         page.get_by_text('No events yet').wait_for()
+        page.screenshot(path=str(ARTIFACTS / 'events-empty-light.png'))
         event = error_event('division by zero in ratio')
         reply = httpx.post(f'{server.url}/api/v1/events', json=event, headers={'X-PulseKit-Key': key['key']})
         assert reply.status_code == 202
@@ -114,6 +119,12 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
         page.get_by_role('button', name='Resolve').click()
         page.get_by_text('resolved', exact=True).wait_for()
         assert page.js_errors == []
+
+    # The session survives a restart (same data folder; cookies are per host, not per port).
+    with ServerProcess(data_dir) as restarted:
+        page.goto(f'{restarted.url}/issues?status=resolved')
+        page.get_by_text('division by zero in ratio').first.wait_for()
+        assert '/login' not in page.url
 
 
 def test_hostile_text_renders_as_text_everywhere(tmp_path, browser):

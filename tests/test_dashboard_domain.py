@@ -13,7 +13,7 @@ from pulsekit.events.facets import parse_search, tag_facets
 from pulsekit.events.filters import event_matches, filter_from_params, params_from_filter
 from pulsekit.events.ingest import prepare_event
 from pulsekit.events.issues import set_issue_status
-from pulsekit.events.queries import EventFilter
+from pulsekit.events.queries import EventFilter, list_events
 from pulsekit.events.stats import events_over_time, home_summary, level_counts, resolve_range
 from pulsekit.models import Event, Issue, to_millis
 from pulsekit.projects import create_project
@@ -168,3 +168,17 @@ def test_demo_command_fills_a_fresh_instance(tmp_path):
     assert summary['projects'] == ['Web Shop', 'Mobile API', 'Billing Worker']
     assert summary['issues'] >= 5
     assert summary['key'].startswith('pk_')
+
+
+def test_full_text_search_combines_with_filters_and_pages(svc):
+    shop = create_project('Shop')
+    bodies = [
+        {'type': 'log', 'level': 'error' if i % 4 == 0 else 'info', 'message': f'timeout number {i}',
+         'timestamp': (NOW - timedelta(minutes=i)).isoformat()}
+        for i in range(40)
+    ] + [{'type': 'log', 'level': 'error', 'message': 'something else'}]  # fmt: skip
+    write(svc, shop.id, bodies)
+    f = EventFilter(q='timeout', levels=['error'], since=NOW - timedelta(days=1))
+    first, cursor = list_events(f, 6)
+    second, _ = list_events(f, 6, cursor)
+    assert [e['message'] for e in first + second] == [f'timeout number {i}' for i in range(0, 40, 4)]

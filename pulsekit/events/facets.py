@@ -112,7 +112,7 @@ def tag_facets(f: EventFilter, top: int = TOP_VALUES) -> Facets:
 
 
 def search_suggestions(project_ids: list[int] | None, since_ms: int) -> list[str]:
-    """What the search box offers: `type:…` for recent event types, `key:value` for tag values seen."""
+    """What the search box offers: `type:…` for recent event types, `key:` and `key:value` for tags seen."""
     recent = Event.select(Event.type).order_by(Event.timestamp.desc()).limit(SUGGESTION_EVENTS)
     if project_ids is not None:
         recent = recent.where(Event.project.in_(project_ids))
@@ -123,8 +123,10 @@ def search_suggestions(project_ids: list[int] | None, since_ms: int) -> list[str
     if project_ids is not None:
         tags = tags.where(TagCountHourly.project.in_(project_ids))
     pairs = tags.group_by(TagCountHourly.key, TagCountHourly.value).order_by(pw.fn.SUM(TagCountHourly.count).desc())
-    values = [f'{k}:{v}' for k, v, _ in pairs.limit(MAX_SUGGESTIONS).tuples()]
-    return [f'type:{t}' for t in types] + [f'level:{level}' for level in LEVELS] + values
+    top_pairs = list(pairs.limit(MAX_SUGGESTIONS).tuples())
+    keys = sorted({f'{k}:' for k, _, _ in top_pairs})
+    values = [f'{k}:{v}' for k, v, _ in top_pairs]
+    return [f'type:{t}' for t in types] + [f'level:{level}' for level in LEVELS] + keys + values
 
 
 @dataclass

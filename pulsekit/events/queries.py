@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import orjson
@@ -17,10 +17,11 @@ import peewee as pw
 from ..db import json_text
 from ..errors import InvalidRequest, NotFound
 from ..models import ISSUE_STATUSES, Event, Issue, to_millis
-from .search import full_text_condition
+from .search import full_text_condition, recent_match_seqs
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
+FTS_CANDIDATES = 2000  # newest full-text matches a search page is picked from (see _recent_text_matches)
 ISSUE_SORTS = {'last_seen': Issue.last_seen, 'first_seen': Issue.first_seen, 'event_count': Issue.event_count}
 
 
@@ -92,20 +93,38 @@ def event_conditions(f: EventFilter) -> list[pw.Expression]:
 def list_events(f: EventFilter, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> tuple[list[dict], str | None]:
     """A page of events matching the filter, newest first, and the cursor of the next page."""
     limit = max(1, min(limit, MAX_PAGE))
-    conds = event_conditions(f)
+    cursor_conds = []
     if cursor:
         ts, seq = decode_cursor(cursor, 2)
-        conds.append((Event.timestamp < ts) | ((Event.timestamp == ts) & (Event.seq < seq)))
+        cursor_conds.append((Event.timestamp < ts) | ((Event.timestamp == ts) & (Event.seq < seq)))
     query = Event.select().order_by(Event.timestamp.desc(), Event.seq.desc()).limit(limit + 1)
-    if conds:
-        query = query.where(*conds)
-    rows = list(query)
+    rows = _recent_text_matches(f, query, cursor_conds, limit) if f.q else None
+    if rows is None:
+        conds = event_conditions(f) + cursor_conds
+        rows = list(query.where(*conds) if conds else query)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor(to_millis(last.timestamp), last.seq)
     return [event_to_dict(r) for r in rows], next_cursor
+
+
+def _recent_text_matches(f: EventFilter, query: pw.Query, cursor_conds: list, limit: int) -> list[Event] | None:
+    """Full-text search, fast path: take the newest FTS_CANDIDATES matches by arrival (the index walks
+    its rowids backwards and stops early) and apply the other filters to those. Exact when the term
+    has fewer matches than that; otherwise good as long as the page fills up, which a common term
+    does. None: use the general query (a common term with a selective filter, a later page)."""
+    seqs = recent_match_seqs(Event._meta.database, f.q or '', FTS_CANDIDATES)
+    if seqs is None:
+        return None
+    conds = [*event_conditions(replace(f, q=None)), *cursor_conds]
+    if not seqs:
+        return []
+    rows = list(query.where(Event.seq.in_(seqs), *conds))
+    if len(seqs) < FTS_CANDIDATES or len(rows) > limit:
+        return rows
+    return None
 
 
 def count_events(f: EventFilter) -> int:

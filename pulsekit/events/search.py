@@ -45,3 +45,15 @@ def full_text_condition(db: pw.Database, text: str) -> pw.Expression | None:
     )
     tsquery = ' & '.join(t.rstrip('*') + (':*' if t.endswith('*') else '') for t in terms)
     return pw.Expression(document, '@@', pw.fn.to_tsquery('simple', tsquery))
+
+
+def recent_match_seqs(db: pw.Database, text: str, limit: int) -> list[int] | None:
+    """The `seq` of the newest (by arrival) events matching every word, at most `limit`; None when
+    the text has no words or the database has no FTS5 index (PostgreSQL)."""
+    terms = search_terms(text)
+    if not terms or not is_sqlite(db):
+        return None
+    cursor = db.execute_sql(
+        'SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?', (fts5_query(terms), limit)
+    )
+    return [row[0] for row in cursor.fetchall()]

@@ -243,7 +243,7 @@ async def _users_section(my_id: int) -> None:
                     _error(exc)
                     return
                 email.value = password.value = ''
-                ui.notify(f'{created.email} can now log in', type='positive')
                 await user_list.refresh()
+                ui.notify(f'{created.email} can now log in', type='positive')
 
             ui.button('Add user', icon='person_add', on_click=add).props('unelevated no-caps')

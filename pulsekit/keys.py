@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 import threading
 import time
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from .events.queries import format_time
 from .models import PERMISSIONS, ApiKey, Project, now_utc
 
 KEY_PREFIX = 'pk_'
-KEY_RANDOM_BYTES = 24  # 32 url-safe characters, 192 bits
+KEY_RANDOM_CHARS = 32  # letters and digits: 62**32, about 190 bits
+# No '-' (unlike url-safe base64): Sentry's JavaScript SDKs refuse a DSN whose key is not all \w characters.
+KEY_ALPHABET = string.ascii_letters + string.digits
 SHOWN_PREFIX_CHARS = 10
 MAX_NAME_CHARS = 100
 MAX_CACHED_KEYS = 10_000
@@ -73,11 +76,16 @@ def parse_permissions(value: str | list[str] | tuple[str, ...]) -> list[str]:
     return [p for p in PERMISSIONS if p in items]
 
 
+def generate_key() -> str:
+    """A new random key, `pk_` and 32 letters or digits, usable as is in a DSN by every Sentry SDK."""
+    return KEY_PREFIX + ''.join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_RANDOM_CHARS))
+
+
 def create_key(project: Project, name: str = 'default', permissions=('ingest',), *, now=None) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the full key, which is never retrievable again."""
     name = clean_name(name)
     perms = parse_permissions(permissions)
-    key = KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES)
+    key = generate_key()
     row = ApiKey.create(
         project=project,
         name=name,

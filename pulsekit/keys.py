@@ -27,6 +27,7 @@ KEY_ALPHABET = string.ascii_letters + string.digits
 SHOWN_PREFIX_CHARS = 10
 MAX_NAME_CHARS = 100
 MAX_CACHED_KEYS = 10_000
+NEGATIVE_TTL_S = 1.0  # how long an unknown key is remembered as unknown, seconds
 
 _invalidation_generation = 0  # bumped by revoke/delete: every KeyCache notices and forgets
 
@@ -191,7 +192,9 @@ class KeyCache:
         if len(self._entries) >= MAX_CACHED_KEYS:  # bounded: random keys from a scanner cannot grow it
             self._entries.clear()
         if generation == _invalidation_generation:  # a revoke during the lookup: do not keep a stale answer
-            self._entries[digest] = (self.clock() + self.ttl_s, found)
+            # Refusals are remembered briefly only: a key created in another process works within a second.
+            ttl_s = self.ttl_s if found is not None else min(self.ttl_s, NEGATIVE_TTL_S)
+            self._entries[digest] = (self.clock() + ttl_s, found)
         return self._granted(found)
 
     def _digest(self, key: str | None) -> str:

@@ -59,10 +59,43 @@ class _ZstdDecoder:
 
 # Decoders are factories of objects with .decompress(data, max_length) / .unconsumed_tail,
 # like zlib's; extra encodings register here.
+class _ZlibDecoder:
+    """gzip (several concatenated members too, RFC 1952 §2.2) and deflate, zlib-wrapped (RFC 1950) or raw
+    (RFC 1951): clients disagree on what "deflate" means, so the first two bytes decide."""
+
+    def __init__(self, is_gzip: bool):
+        self.is_gzip = is_gzip
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS) if is_gzip else None
+        self._head = b''
+        self.unconsumed_tail = b''
+
+    @property
+    def eof(self) -> bool:
+        return self._d is not None and self._d.eof
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._d is None:
+            data = self._head + data
+            if len(data) < 2:  # too little to tell the two kinds apart yet
+                self._head, self.unconsumed_tail = data, b''
+                return b''
+            has_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._d = zlib.decompressobj(zlib.MAX_WBITS if has_header else -zlib.MAX_WBITS)
+        out = self._d.decompress(data, max_length)
+        self.unconsumed_tail = self._d.unconsumed_tail
+        if self.is_gzip and self._d.eof and self._d.unused_data:
+            self.unconsumed_tail = self._d.unused_data  # the next member
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return out
+
+    def flush(self) -> bytes:
+        return self._d.flush() if self._d is not None else b''
+
+
 DECODERS: dict[str, Callable[[], object]] = {
-    'gzip': lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-    'x-gzip': lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-    'deflate': lambda: zlib.decompressobj(zlib.MAX_WBITS | 32),  # zlib-wrapped or, via fallback, raw
+    'gzip': lambda: _ZlibDecoder(is_gzip=True),
+    'x-gzip': lambda: _ZlibDecoder(is_gzip=True),
+    'deflate': lambda: _ZlibDecoder(is_gzip=False),
     'br': _BrotliDecoder,  # sentry-sdk (Python) compresses with brotli whenever the brotli package is installed
     'zstd': _ZstdDecoder,
 }

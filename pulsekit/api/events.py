@@ -1,0 +1,37 @@
+"""Ingestion: POST /api/v1/events and /api/v1/events/batch (docs/protocol.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..events.ingest import prepare_batch, prepare_event
+from ..models import now_utc
+from .bodies import read_json
+from .deps import authenticate, services
+from .responses import json_response
+
+router = APIRouter()
+
+
+@router.post('/api/v1/events')
+async def ingest_one(request: Request) -> Response:
+    svc = services(request)
+    key = await authenticate(request, 'ingest')
+    body = await read_json(request, svc.settings.max_body_bytes)
+    event = prepare_event(body, now_utc())
+    svc.limiter.take(key.key_id, 1)
+    ids = await svc.writer.write(key.project_id, [event])
+    return json_response({'id': ids[0]}, 202)
+
+
+@router.post('/api/v1/events/batch')
+async def ingest_batch(request: Request) -> Response:
+    svc = services(request)
+    key = await authenticate(request, 'ingest')
+    body = await read_json(request, svc.settings.max_body_bytes)
+    events = prepare_batch(body, now_utc(), svc.settings.max_batch_events)
+    svc.limiter.take(key.key_id, len(events))
+    ids = await svc.writer.write(key.project_id, events)
+    return json_response({'ids': ids}, 202)

@@ -1,0 +1,136 @@
+"""Read API: events and issues for keys with `read` (own project) or `admin` (every project)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import InvalidField, InvalidRequest, NotFound
+from ..events import queries
+from ..events.schema import parse_level, parse_timestamp
+from ..projects import KeyInfo, find_project
+from .deps import authenticate, run_db
+from .responses import json_response
+
+router = APIRouter()
+
+
+def _int_param(request: Request, name: str, default: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ''):
+        return default
+    if not raw.isdigit():
+        raise InvalidRequest(f'{name} must be a whole number', name)
+    return int(raw)
+
+
+def _project_scope(request: Request, key: KeyInfo) -> list[int] | None:
+    """Which projects this request may read: the key's own, or (admin) the `project` asked for or all."""
+    ref = request.query_params.get('project')
+    if not key.is_admin:
+        if ref and ref != str(key.project_id):
+            project = find_project(ref)
+            if project.id != key.project_id:
+                raise NotFound(f'no project "{ref}"', 'project')
+        return [key.project_id]
+    return [find_project(ref).id] if ref else None
+
+
+def _levels(request: Request) -> list[str]:
+    raw = request.query_params.get('level')
+    if not raw:
+        return []
+    try:
+        return [parse_level(part.strip(), 'level') for part in raw.split(',') if part.strip()]
+    except InvalidField as exc:
+        raise InvalidRequest(exc.message, 'level') from None
+
+
+def _time(request: Request, name: str):
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    value: str | float = raw
+    try:
+        value = float(raw)
+    except ValueError:
+        pass
+    try:
+        return parse_timestamp(value, name)
+    except InvalidField as exc:
+        raise InvalidRequest(exc.message, name) from None
+
+
+def _tags(request: Request) -> list[tuple[str, str]]:
+    tags = []
+    for raw in request.query_params.getlist('tag'):
+        key, sep, value = raw.partition(':')
+        if not sep or not key:
+            raise InvalidRequest('tag must look like key:value', 'tag')
+        tags.append((key, value))
+    return tags
+
+
+def _filter_from_request(request: Request, key: KeyInfo) -> queries.EventFilter:
+    params = request.query_params
+    return queries.EventFilter(
+        project_ids=_project_scope(request, key),
+        levels=_levels(request),
+        type=params.get('type') or None,
+        environment=params.get('environment') or None,
+        release=params.get('release') or None,
+        issue_id=_int_param(request, 'issue'),
+        tags=_tags(request),
+        since=_time(request, 'since'),
+        until=_time(request, 'until'),
+        q=params.get('q') or None,
+    )
+
+
+@router.get('/api/v1/events')
+async def list_events(request: Request) -> Response:
+    key = await authenticate(request, 'read')
+    limit = _int_param(request, 'limit', queries.DEFAULT_PAGE)
+    cursor = request.query_params.get('cursor') or None
+
+    def query():
+        return queries.list_events(_filter_from_request(request, key), limit, cursor)
+
+    events, next_cursor = await run_db(query)
+    return json_response({'events': events, 'next_cursor': next_cursor})
+
+
+@router.get('/api/v1/events/{event_id}')
+async def get_event(request: Request, event_id: str) -> Response:
+    key = await authenticate(request, 'read')
+    scope = None if key.is_admin else [key.project_id]
+    return json_response(await run_db(queries.get_event, event_id, scope))
+
+
+@router.get('/api/v1/issues')
+async def list_issues(request: Request) -> Response:
+    key = await authenticate(request, 'read')
+    limit = _int_param(request, 'limit', queries.DEFAULT_PAGE)
+    cursor = request.query_params.get('cursor') or None
+
+    def query():
+        f = queries.IssueFilter(
+            project_ids=_project_scope(request, key),
+            status=request.query_params.get('status') or None,
+            levels=_levels(request),
+            sort=request.query_params.get('sort') or 'last_seen',
+        )
+        return queries.list_issues(f, limit, cursor)
+
+    issues, next_cursor = await run_db(query)
+    return json_response({'issues': issues, 'next_cursor': next_cursor})
+
+
+@router.get('/api/v1/issues/{issue_id}')
+async def get_issue(request: Request, issue_id: str) -> Response:
+    key = await authenticate(request, 'read')
+    if not issue_id.isdigit():
+        raise NotFound(f'no issue {issue_id}', 'id')
+    scope = None if key.is_admin else [key.project_id]
+    return json_response(await run_db(queries.get_issue, int(issue_id), scope))

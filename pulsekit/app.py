@@ -1,0 +1,74 @@
+"""Assembles one PulseKit instance: API routers, dashboard pages, start-up and shut-down hooks.
+
+Everything is registered inside `build()`, because NiceGUI's test plugin re-runs the main
+file for every test after resetting its globals; a module that registered routes at import
+time would lose them from the second test on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi import FastAPI
+from nicegui import app as ui_app
+from nicegui import ui
+
+from . import __version__, pages
+from .api import api_router
+from .api.errors import install_error_handlers
+from .api.middleware import BodySizeLimit
+from .config import Settings
+from .services import Services, start_services
+
+log = logging.getLogger(__name__)
+
+
+def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
+    """Register routes, pages and lifecycle hooks on `app` (default: NiceGUI's own app, as in tests)."""
+    target = app or ui_app
+    target.include_router(api_router())
+    install_error_handlers(target, http_errors=target is not ui_app)
+    pages.register(settings)
+
+    def startup() -> None:
+        # Synchronous on purpose: it must finish before the first request is served.
+        services = start_services(settings)
+        target.state.services = services
+        ui_app.state.services = services
+        scheduler = AsyncIOScheduler()
+        scheduler.add_job(
+            services.flush_key_use, 'interval', seconds=settings.key_touch_interval_s, max_instances=1, coalesce=True
+        )
+        scheduler.start()
+        services.extras['scheduler'] = scheduler
+        log.info('PulseKit %s ready on %s', __version__, settings.public_url)
+
+    def shutdown() -> None:
+        services: Services | None = getattr(target.state, 'services', None)
+        if services is None:
+            return
+        scheduler = services.extras.get('scheduler')
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        services.close()  # drains the writer: every accepted request is committed
+
+    ui_app.on_startup(startup)
+    ui_app.on_shutdown(shutdown)
+    return target
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The production app: our FastAPI app with the API, NiceGUI mounted on it (see ARCHITECTURE.md, Serving)."""
+    api_app = FastAPI(title='PulseKit', version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    build(settings, api_app)
+    api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    ui.run_with(
+        api_app,
+        title=settings.instance_name,
+        favicon='📈',
+        dark=None,
+        storage_secret=settings.load_secret(),
+        show_welcome_message=False,
+    )
+    return api_app

@@ -1,0 +1,256 @@
+"""The `pulsekit` command: serve, migrate, project, key, user.
+
+Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
+prints machine-readable output with --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, Settings, load_settings
+from .errors import PulseKitError
+
+EXIT_FAILURE = 1
+
+
+class CommandError(Exception):
+    """A failure to report to the user as one line, without a traceback."""
+
+
+def _emit(args, payload: dict, text: str) -> None:
+    print(json.dumps(payload, indent=2) if args.json else text)
+
+
+def _settings(args) -> Settings:
+    settings = load_settings()
+    overrides = {}
+    if getattr(args, 'data_dir', None):
+        overrides['data_dir'] = Path(args.data_dir)
+    for name in ('host', 'port'):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return settings.with_overrides(**overrides)
+
+
+def _open_db(args) -> tuple[Settings, object]:
+    from .db import migrate, open_database
+
+    settings = _settings(args)
+    db = open_database(settings)
+    db.connect(reuse_if_open=True)
+    migrate(db)
+    return settings, db
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    app = create_app(settings)
+    print(f'PulseKit {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})', flush=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws='wsproto',
+        log_level='warning',
+        timeout_graceful_shutdown=5,
+    )
+
+
+def cmd_migrate(args) -> None:
+    from .db import latest_version, migrate, open_database, schema_version
+
+    settings = _settings(args)
+    db = open_database(settings)
+    with db.connection_context():
+        applied = migrate(db)
+        version = schema_version(db)
+    _emit(
+        args,
+        {'applied': applied, 'version': version, 'latest': latest_version()},
+        f'applied {len(applied)} migration(s); schema version {version}',
+    )
+
+
+def cmd_project_create(args) -> None:
+    from .projects import create_project
+
+    _open_db(args)
+    project = create_project(args.name, retention_days=args.retention_days)
+    _emit(
+        args,
+        {'id': project.id, 'name': project.name, 'slug': project.slug},
+        f'created project {project.name!r}: id {project.id}, slug {project.slug}',
+    )
+
+
+def cmd_project_list(args) -> None:
+    from .models import Project
+
+    _open_db(args)
+    rows = [{'id': p.id, 'name': p.name, 'slug': p.slug} for p in Project.select().order_by(Project.id)]
+    text = '\n'.join(f'{r["id"]:>4}  {r["slug"]:<30} {r["name"]}' for r in rows) or 'no projects yet'
+    _emit(args, {'projects': rows}, text)
+
+
+def cmd_key_create(args) -> None:
+    from .projects import create_key, dsn_for, find_project
+
+    settings, _ = _open_db(args)
+    project = find_project(args.project)
+    row, key = create_key(project, args.name, args.permissions)
+    dsn = dsn_for(key, project.id, settings.public_url)
+    payload = {
+        'id': row.id,
+        'project': project.slug,
+        'project_id': project.id,
+        'name': row.name,
+        'key': key,
+        'prefix': row.key_prefix,
+        'permissions': sorted(row.permission_set),
+        'dsn': dsn,
+    }
+    text = (
+        f'created key {row.name!r} for {project.slug} ({row.permissions})\n\n'
+        f'  key: {key}\n  DSN: {dsn}\n\nThe key is shown only now: store it somewhere safe.'
+    )
+    _emit(args, payload, text)
+
+
+def cmd_key_list(args) -> None:
+    from .models import ApiKey
+    from .projects import find_project
+
+    _open_db(args)
+    project = find_project(args.project)
+    rows = [
+        {
+            'id': k.id,
+            'name': k.name,
+            'prefix': k.key_prefix,
+            'permissions': sorted(k.permission_set),
+            'revoked': k.revoked_at is not None,
+        }
+        for k in ApiKey.select().where(ApiKey.project == project).order_by(ApiKey.id)
+    ]
+    text = '\n'.join(
+        f'{r["id"]:>4}  {r["prefix"]}…  {",".join(r["permissions"]):<20} {r["name"]}' + ('  (revoked)' * r['revoked'])
+        for r in rows
+    )
+    _emit(args, {'keys': rows}, text or 'no keys')
+
+
+def cmd_key_revoke(args) -> None:
+    from .projects import revoke_key
+
+    _open_db(args)
+    row = revoke_key(args.key_id)
+    _emit(args, {'id': row.id, 'revoked': True}, f'revoked key {row.id} ({row.key_prefix}…)')
+
+
+def _read_password(args) -> str:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip('\r\n')
+    elif sys.stdin.isatty():
+        password = getpass.getpass('Password: ')
+        if password != getpass.getpass('Repeat password: '):
+            raise CommandError('the passwords do not match')
+    else:
+        raise CommandError('no terminal to prompt for a password: pass --password-stdin and pipe it in')
+    return password
+
+
+def cmd_user_create(args) -> None:
+    from .auth import create_user
+
+    _open_db(args)
+    password = _read_password(args)
+    user = create_user(args.email, password, role='admin' if args.admin else 'member')
+    _emit(
+        args,
+        {'id': user.id, 'email': user.email, 'role': user.role},
+        f'created {user.role} {user.email}',
+    )
+
+
+# -- parser --------------------------------------------------------------------------------
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--data-dir', help='folder with the SQLite database (default: $PULSEKIT_DATA_DIR or ./data)')
+    parser.add_argument('--json', action='store_true', help='print machine-readable JSON')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='pulsekit', description='PulseKit: self-hosted error and event tracking.')
+    parser.add_argument('--version', action='version', version=f'pulsekit {__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+
+    def add(parent, name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text)
+        _common(p)
+        p.set_defaults(func=func)
+        return p
+
+    serve = add(sub, 'serve', cmd_serve, 'run the server (API and dashboard)')
+    serve.add_argument('--host', help='interface to listen on (default: $PULSEKIT_HOST or 127.0.0.1)')
+    serve.add_argument('--port', type=int, help='TCP port (default: $PULSEKIT_PORT or 4000)')
+
+    add(sub, 'migrate', cmd_migrate, 'apply pending database migrations')
+
+    project = sub.add_parser('project', help='manage projects').add_subparsers(
+        dest='action', metavar='ACTION', required=True
+    )
+    p = add(project, 'create', cmd_project_create, 'create a project')
+    p.add_argument('name', help='project name, e.g. "Web shop"')
+    p.add_argument('--retention-days', type=int, help='keep events this many days (default: instance setting)')
+    add(project, 'list', cmd_project_list, 'list projects')
+
+    key = sub.add_parser('key', help='manage API keys').add_subparsers(dest='action', metavar='ACTION', required=True)
+    p = add(key, 'create', cmd_key_create, 'create an API key (shown once) and its DSN')
+    p.add_argument('--project', required=True, help='project slug or id')
+    p.add_argument('--name', default='default', help='a label for the key, e.g. "web backend"')
+    p.add_argument('--permissions', default='ingest', help='comma-separated: ingest,read,admin (default: ingest)')
+    p = add(key, 'list', cmd_key_list, "list a project's keys (prefixes only)")
+    p.add_argument('--project', required=True, help='project slug or id')
+    p = add(key, 'revoke', cmd_key_revoke, 'revoke a key')
+    p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
+
+    user = sub.add_parser('user', help='manage dashboard users').add_subparsers(
+        dest='action', metavar='ACTION', required=True
+    )
+    p = add(user, 'create', cmd_user_create, 'create a dashboard user')
+    p.add_argument('email')
+    p.add_argument('--admin', action='store_true', help='give the user the admin role')
+    p.add_argument('--password-stdin', action='store_true', help='read the password from standard input')
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (CommandError, ConfigError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return EXIT_FAILURE
+    except PulseKitError as exc:
+        where = f' ({exc.field})' if exc.field else ''
+        print(f'error: {exc.message}{where}', file=sys.stderr)
+        return EXIT_FAILURE
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Settings: read once from the environment into one frozen object.
+
+Every field carries its unit and default. A wrong value fails start-up with the variable's
+name and how to fix it. Tests build their own `Settings(...)` instead of patching.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value PulseKit cannot use; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path('./data')  # folder for the SQLite file, the secret and NiceGUI storage
+    database_path: Path | None = None  # SQLite file; default <data_dir>/pulsekit.db
+    database_url: str | None = None  # postgresql://… overrides database_path (scale-out)
+    secret_key_base: str | None = None  # session signing; generated into <data_dir>/secret_key when unset
+    host: str = '127.0.0.1'  # interface to listen on
+    port: int = 4000  # TCP port
+    base_url: str | None = None  # public URL used in DSNs and webhook links; default http://host:port
+    instance_name: str = 'PulseKit'  # shown in the dashboard header
+    max_body_bytes: int = 5_000_000  # request body cap after decompression, bytes
+    max_batch_events: int = 1000  # events per /batch request
+    writer_queue_max_events: int = 50_000  # events waiting for the writer before 503
+    writer_max_batch_events: int = 5_000  # events committed in one transaction at most
+    rate_limit_events_per_s: float = 10_000.0  # per API key, sustained; 0 disables
+    rate_limit_burst_events: int = 20_000  # per API key, bucket size
+    retention_days: int = 30  # default for new projects, days
+    key_cache_ttl_s: float = 5.0  # how long a verified key is trusted without a lookup, seconds
+    key_touch_interval_s: float = 60.0  # how often last_used_at is written, seconds
+    extra: dict = field(default_factory=dict, compare=False)  # room for features to pass test-only knobs
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.database_path or (self.data_dir / 'pulsekit.db')
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f'http://{self.host}:{self.port}').rstrip('/')
+
+    def with_overrides(self, **changes) -> Settings:
+        """Return a copy with some fields changed (CLI flags win over the environment)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def load_secret(self) -> str:
+        """The session-signing secret: SECRET_KEY_BASE, or one generated once and kept in the data folder."""
+        if self.secret_key_base:
+            return self.secret_key_base
+        path = self.data_dir / 'secret_key'
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f'{name}={raw!r} is not a whole number; set it to e.g. {default}') from None
+    if value < minimum:
+        raise ConfigError(f'{name}={value} is below {minimum}; set it to e.g. {default}')
+    return value
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f'{name}={raw!r} is not a number; set it to e.g. {default}') from None
+    if value < 0:
+        raise ConfigError(f'{name}={value} is negative; set it to e.g. {default}')
+    return value
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Build Settings from environment variables (see docs/operations.md for the list)."""
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get('PULSEKIT_DATA_DIR') or './data')
+    database_url = env.get('DATABASE_URL') or None
+    if database_url and not database_url.startswith(('postgres://', 'postgresql://', 'sqlite://')):
+        raise ConfigError(f'DATABASE_URL={database_url!r}: use postgresql://user:pass@host/db (or unset it for SQLite)')
+    base_url = env.get('PULSEKIT_BASE_URL') or None
+    if base_url and not base_url.startswith(('http://', 'https://')):
+        raise ConfigError(f'PULSEKIT_BASE_URL={base_url!r} must start with http:// or https://')
+    return Settings(
+        data_dir=data_dir,
+        database_path=Path(env['DATABASE_PATH']) if env.get('DATABASE_PATH') else None,
+        database_url=database_url,
+        secret_key_base=env.get('SECRET_KEY_BASE') or None,
+        host=env.get('PULSEKIT_HOST') or '127.0.0.1',
+        port=_int(env, 'PULSEKIT_PORT', 4000, minimum=1),
+        base_url=base_url,
+        max_body_bytes=_int(env, 'PULSEKIT_MAX_BODY_BYTES', 5_000_000, minimum=1024),
+        writer_queue_max_events=_int(env, 'PULSEKIT_WRITER_QUEUE_MAX_EVENTS', 50_000, minimum=1000),
+        rate_limit_events_per_s=_float(env, 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S', 10_000.0),
+        rate_limit_burst_events=_int(env, 'PULSEKIT_RATE_LIMIT_BURST_EVENTS', 20_000, minimum=1),
+        retention_days=_int(env, 'PULSEKIT_RETENTION_DAYS', 30, minimum=1),
+    )

@@ -1,0 +1,93 @@
+"""Database selection (SQLite or PostgreSQL), connection pragmas and migrations.
+
+The only module that knows which database is in use: everything else asks it for
+dialect-specific pieces (`json_text`, `dialect`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import peewee as pw
+from playhouse.db_url import connect
+
+from . import migrations
+from .config import Settings
+from .models import SchemaMigration, database_proxy, now_utc
+
+log = logging.getLogger(__name__)
+
+# WAL lets readers run beside the single writer; synchronous=NORMAL in WAL mode loses nothing
+# on a process crash (kill -9), only possibly the last transactions on power loss.
+SQLITE_PRAGMAS = {
+    'journal_mode': 'wal',
+    'synchronous': 'normal',
+    'foreign_keys': 1,
+    'busy_timeout': 5000,
+    'journal_size_limit': 64 * 1024 * 1024,
+    'cache_size': -32 * 1024,
+    'temp_store': 'memory',
+}
+
+
+def open_database(settings: Settings) -> pw.Database:
+    """Open (creating the file and folder if needed) the configured database and bind the models to it."""
+    if settings.database_url and not settings.database_url.startswith('sqlite'):
+        db = connect(settings.database_url)
+    else:
+        path = Path(settings.sqlite_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # New SQLite databases start with incremental auto-vacuum so retention can hand space back.
+        db = pw.SqliteDatabase(str(path), pragmas={'auto_vacuum': 'incremental', **SQLITE_PRAGMAS})
+    database_proxy.initialize(db)
+    return db
+
+
+def _unwrap(db: pw.Database | pw.DatabaseProxy) -> pw.Database:
+    return db.obj if isinstance(db, pw.DatabaseProxy) else db
+
+
+def dialect(db: pw.Database) -> migrations.Dialect:
+    return migrations.POSTGRES if isinstance(_unwrap(db), pw.PostgresqlDatabase) else migrations.SQLITE
+
+
+def is_sqlite(db: pw.Database) -> bool:
+    return isinstance(_unwrap(db), pw.SqliteDatabase)
+
+
+def json_text(db: pw.Database, column: pw.Field, key: str) -> pw.Node:
+    """SQL for the text value of `column[key]` of a JSON text column."""
+    if is_sqlite(db):
+        return pw.fn.json_extract(column, '$."' + key.replace('"', '') + '"')
+    return pw.NodeList((pw.SQL('(CAST('), column, pw.SQL(' AS jsonb) ->> '), pw.Value(key), pw.SQL(')')), glue='')
+
+
+def schema_version(db: pw.Database) -> int:
+    """The highest applied migration, 0 for an empty database."""
+    if not db.table_exists('schema_migrations'):
+        return 0
+    row = SchemaMigration.select(pw.fn.MAX(SchemaMigration.version)).scalar()
+    return row or 0
+
+
+def migrate(db: pw.Database, target: int | None = None) -> list[int]:
+    """Apply pending migrations up to `target` (default: all); return the versions applied."""
+    if not db.table_exists('schema_migrations'):
+        db.create_tables([SchemaMigration])
+    current = schema_version(db)
+    applied = []
+    d = dialect(db)
+    for module in migrations.all_migrations():
+        if module.VERSION <= current or (target is not None and module.VERSION > target):
+            continue
+        with db.atomic():
+            module.up(db, d)
+            SchemaMigration.create(version=module.VERSION, name=module.NAME, applied_at=now_utc())
+        log.info('applied migration %04d_%s', module.VERSION, module.NAME)
+        applied.append(module.VERSION)
+    return applied
+
+
+def latest_version() -> int:
+    return migrations.all_migrations()[-1].VERSION

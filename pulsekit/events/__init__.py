@@ -1,0 +1,1 @@
+"""The event domain: validation, grouping, the writer and queries."""

@@ -1,0 +1,28 @@
+"""From a parsed request body to events ready for the writer: validate, normalise, fingerprint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import grouping
+from .schema import normalize_batch, normalize_event
+
+
+def annotate_grouping(event: dict) -> dict:
+    """Attach fingerprint, title and culprit to events that are grouped into issues."""
+    if grouping.is_grouped(event):
+        event['_fingerprint'] = grouping.compute_fingerprint(event)
+        event['_title'] = grouping.issue_title(event)
+        event['_culprit'] = grouping.issue_culprit(event)
+    return event
+
+
+def prepare_event(body: Any, received_at: datetime) -> dict:
+    """One event body → one normalised, fingerprinted event (raises InvalidField)."""
+    return annotate_grouping(normalize_event(body, received_at))
+
+
+def prepare_batch(body: Any, received_at: datetime, max_events: int) -> list[dict]:
+    """A batch body → normalised, fingerprinted events; one invalid event refuses them all."""
+    return [annotate_grouping(e) for e in normalize_batch(body, received_at, max_events)]

@@ -1,0 +1,216 @@
+"""Read side of events and issues: filtered, cursor-paginated lists and single lookups.
+
+The read API and the dashboard call these same functions. Lists are newest first and page
+with an opaque cursor (the last row's sort key), which stays stable while events arrive.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+import peewee as pw
+
+from ..db import json_text
+from ..errors import InvalidRequest, NotFound
+from ..models import ISSUE_STATUSES, Event, Issue, to_millis
+from .search import full_text_condition
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+ISSUE_SORTS = {'last_seen': Issue.last_seen, 'first_seen': Issue.first_seen, 'event_count': Issue.event_count}
+
+
+@dataclass
+class EventFilter:
+    project_ids: list[int] | None = None  # None: every project
+    levels: list[str] = field(default_factory=list)
+    type: str | None = None
+    environment: str | None = None
+    release: str | None = None
+    issue_id: int | None = None
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+
+
+@dataclass
+class IssueFilter:
+    project_ids: list[int] | None = None
+    status: str | None = None
+    levels: list[str] = field(default_factory=list)
+    sort: str = 'last_seen'
+
+
+def encode_cursor(*values) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode().rstrip('=')
+
+
+def decode_cursor(cursor: str, size: int) -> list:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + '=' * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise InvalidRequest('cursor is not valid; pass the next_cursor of the previous page', 'cursor') from None
+    if not isinstance(values, list) or len(values) != size or not all(isinstance(v, int) for v in values):
+        raise InvalidRequest('cursor is not valid; pass the next_cursor of the previous page', 'cursor')
+    return values
+
+
+def event_conditions(f: EventFilter) -> list[pw.Expression]:
+    """WHERE conditions for an event filter (shared by lists, counts and facets)."""
+    conds = []
+    if f.project_ids is not None:
+        conds.append(Event.project.in_(f.project_ids) if len(f.project_ids) != 1 else Event.project == f.project_ids[0])
+    if f.levels:
+        conds.append(Event.level.in_(f.levels) if len(f.levels) > 1 else Event.level == f.levels[0])
+    if f.type:
+        conds.append(Event.type == f.type)
+    if f.environment:
+        conds.append(Event.environment == f.environment)
+    if f.release:
+        conds.append(Event.release == f.release)
+    if f.issue_id is not None:
+        conds.append(Event.issue == f.issue_id)
+    db = Event._meta.database
+    for key, value in f.tags:
+        conds.append(json_text(db, Event.tags, key) == value)
+    if f.since:
+        conds.append(Event.timestamp >= to_millis(f.since))
+    if f.until:
+        conds.append(Event.timestamp < to_millis(f.until))
+    if f.q:
+        condition = full_text_condition(db, f.q)
+        if condition is not None:
+            conds.append(condition)
+    return conds
+
+
+def list_events(f: EventFilter, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> tuple[list[dict], str | None]:
+    """A page of events matching the filter, newest first, and the cursor of the next page."""
+    limit = max(1, min(limit, MAX_PAGE))
+    conds = event_conditions(f)
+    if cursor:
+        ts, seq = decode_cursor(cursor, 2)
+        conds.append((Event.timestamp < ts) | ((Event.timestamp == ts) & (Event.seq < seq)))
+    query = Event.select().order_by(Event.timestamp.desc(), Event.seq.desc()).limit(limit + 1)
+    if conds:
+        query = query.where(*conds)
+    rows = list(query)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(to_millis(last.timestamp), last.seq)
+    return [event_to_dict(r) for r in rows], next_cursor
+
+
+def count_events(f: EventFilter) -> int:
+    conds = event_conditions(f)
+    query = Event.select()
+    if conds:
+        query = query.where(*conds)
+    return query.count()
+
+
+def get_event(event_id: str, project_ids: list[int] | None = None) -> dict:
+    """One event by its UUID (restricted to `project_ids` when given)."""
+    try:
+        parsed = uuid.UUID(str(event_id))
+    except ValueError:
+        raise NotFound(f'no event {event_id}', 'id') from None
+    query = Event.id == parsed
+    if project_ids is not None:
+        query &= Event.project.in_(project_ids)
+    row = Event.get_or_none(query)
+    if row is None:
+        raise NotFound(f'no event {event_id}', 'id')
+    return event_to_dict(row)
+
+
+def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> tuple[list[dict], str | None]:
+    """A page of issues, sorted by `f.sort` descending, and the cursor of the next page."""
+    limit = max(1, min(limit, MAX_PAGE))
+    if f.sort not in ISSUE_SORTS:
+        raise InvalidRequest(f'sort must be one of {", ".join(ISSUE_SORTS)}', 'sort')
+    if f.status and f.status not in ISSUE_STATUSES:
+        raise InvalidRequest(f'status must be one of {", ".join(ISSUE_STATUSES)}', 'status')
+    column = ISSUE_SORTS[f.sort]
+    conds = []
+    if f.project_ids is not None:
+        conds.append(Issue.project.in_(f.project_ids))
+    if f.status:
+        conds.append(Issue.status == f.status)
+    if f.levels:
+        conds.append(Issue.level.in_(f.levels))
+    if cursor:
+        value, issue_id = decode_cursor(cursor, 2)
+        conds.append((column < value) | ((column == value) & (Issue.id < issue_id)))
+    query = Issue.select().order_by(column.desc(), Issue.id.desc()).limit(limit + 1)
+    if conds:
+        query = query.where(*conds)
+    rows = list(query)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        value = getattr(last, f.sort)
+        next_cursor = encode_cursor(value if isinstance(value, int) else to_millis(value), last.id)
+    return [issue_to_dict(r) for r in rows], next_cursor
+
+
+def get_issue(issue_id: int, project_ids: list[int] | None = None) -> dict:
+    query = Issue.id == issue_id
+    if project_ids is not None:
+        query &= Issue.project.in_(project_ids)
+    row = Issue.get_or_none(query)
+    if row is None:
+        raise NotFound(f'no issue {issue_id}', 'id')
+    return issue_to_dict(row)
+
+
+def format_time(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with milliseconds, as the protocol prints times."""
+    if value is None:
+        return None
+    return value.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+
+
+def event_to_dict(row: Event) -> dict:
+    return {
+        'id': str(row.id),
+        'project_id': row.project_id,
+        'issue_id': row.issue_id,
+        'type': row.type,
+        'level': row.level,
+        'message': row.message,
+        'exception': row.exception,
+        'stacktrace': row.stacktrace,
+        'environment': row.environment,
+        'release': row.release,
+        'tags': row.tags or {},
+        'user': row.user,
+        'metadata': row.metadata,
+        'fingerprint': row.fingerprint,
+        'timestamp': format_time(row.timestamp),
+        'received_at': format_time(row.received_at),
+    }
+
+
+def issue_to_dict(row: Issue) -> dict:
+    return {
+        'id': row.id,
+        'project_id': row.project_id,
+        'fingerprint': row.fingerprint,
+        'title': row.title,
+        'culprit': row.culprit,
+        'level': row.level,
+        'status': row.status,
+        'is_regression': row.is_regression,
+        'first_seen': format_time(row.first_seen),
+        'last_seen': format_time(row.last_seen),
+        'event_count': row.event_count,
+    }

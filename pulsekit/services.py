@@ -1,0 +1,60 @@
+"""The long-lived objects of one running instance, created at start-up and shared by routers,
+pages and jobs: database, bus, writer, key cache, rate limiter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import peewee as pw
+
+from .bus import Bus
+from .config import Settings
+from .db import migrate, open_database
+from .events.writer import Writer
+from .projects import KeyCache, record_key_use
+from .ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: pw.Database
+    bus: Bus
+    writer: Writer
+    keys: KeyCache
+    limiter: RateLimiter
+    extras: dict = field(default_factory=dict)  # features (scheduler, alert dispatcher) keep their handles here
+
+    def flush_key_use(self) -> None:
+        """Write the keys' last_used_at in one writer task (not one write per request)."""
+        used = self.keys.take_used()
+        if used:
+            self.writer.run_task(lambda: record_key_use(used))
+
+    def close(self) -> None:
+        self.flush_key_use()
+        self.writer.stop()
+        self.db.close()
+
+
+def start_services(settings: Settings) -> Services:
+    """Open and migrate the database, start the writer: everything ingestion needs."""
+    db = open_database(settings)
+    with db.connection_context():
+        applied = migrate(db)
+    if applied:
+        log.info('database migrated to version %d', applied[-1])
+    bus = Bus()
+    writer = Writer(db, bus, settings.writer_queue_max_events, settings.writer_max_batch_events)
+    writer.start()
+    return Services(
+        settings=settings,
+        db=db,
+        bus=bus,
+        writer=writer,
+        keys=KeyCache(settings.key_cache_ttl_s),
+        limiter=RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst_events),
+    )

@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -211,13 +212,28 @@ def tree_rss_kb(pids: list[int]) -> int:
     return sum(rss_kb(p) or 0 for p in pids)
 
 
-class RssSampler:
-    """Samples the RSS of a process tree every 50 ms in a thread; `peak_kb` is the maximum."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf('SC_CLK_TCK')
+
+
+class ProcSampler:
+    """While a phase runs: the peak RSS of a process tree (sampled every 50 ms) and its CPU time."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pids = descendants(pid)
         self.interval = interval
         self.peak_kb = tree_rss_kb(self.pids)
+        self.cpu_s = 0.0
+        self.wall_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -225,7 +241,8 @@ class RssSampler:
         while not self._stop.wait(self.interval):
             self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pids))
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> ProcSampler:
+        self._cpu0, self._t0 = cpu_seconds(self.pids), time.monotonic()
         self._thread.start()
         return self
 
@@ -233,6 +250,8 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pids))
+        self.cpu_s = cpu_seconds(self.pids) - self._cpu0
+        self.wall_s = time.monotonic() - self._t0
 
 
 class Server:
@@ -247,7 +266,13 @@ class Server:
     def __enter__(self) -> Server:
         log(f'starting {self.name}: {" ".join(self.cmd)}')
         self._log = open(self.log_path, 'wb')  # closed in __exit__
-        self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self.proc = subprocess.Popen(
+                self.cmd, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            )
+        except OSError as exc:
+            self._log.close()
+            raise BenchError(f'cannot start {self.name}: {exc}') from exc
         return self
 
     @property
@@ -294,6 +319,21 @@ class Server:
         self._log.close()
 
 
+EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(?:Error|Exception)): ?(.*)$')
+
+
+def summarize_log(path: Path) -> dict[str, int]:
+    """Exceptions the server logged, '<type>: <message>' -> count (the last line of each traceback)."""
+    counts: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in path.read_text(errors='replace').splitlines():
+            m = EXCEPTION_LINE.match(line)
+            if m:
+                key = f'{m.group(1)}: {m.group(2)[:100]}'
+                counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 # ---------------------------------------------------------------------------------------------
 # wrk
 
@@ -306,6 +346,7 @@ class WrkResult:
     raw: dict[str, Any]
     nonce: int
     rss_peak_kb: int = 0
+    cpu_cores: float = 0.0  # server CPU time / wall time during the phase (1.0 = one core busy)
 
     @property
     def seconds(self) -> float:
@@ -389,7 +430,7 @@ class Wrk:
             base + (SINGLE_PATH if batch == 1 else BATCH_PATH),
         ]
         log(f'{phase}: wrk {connections} connections, {duration:.0f} s, {batch} event(s) per request')
-        sampler = RssSampler(pid) if pid else None
+        sampler = ProcSampler(pid) if pid else None
         with sampler or contextlib.nullcontext():
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + self.timeout + 60)
         if proc.returncode != 0 or not out.exists():
@@ -398,6 +439,7 @@ class Wrk:
         result = WrkResult(phase, batch, connections, json.loads(out.read_text()), nonce)
         if sampler:
             result.rss_peak_kb = sampler.peak_kb
+            result.cpu_cores = sampler.cpu_s / sampler.wall_s
         return result
 
 
@@ -535,8 +577,8 @@ def verify(result: WrkResult, db_path: Path, fmt: IdFormat) -> Verification:
 
 
 def pulsekit_cmd(explicit: str | None) -> list[str]:
-    if explicit:
-        return explicit.split()
+    if explicit:  # the servers run in the run directory: make relative paths absolute
+        return [str(Path(part).absolute()) if Path(part).exists() else part for part in explicit.split()]
     script = Path(sys.executable).parent / 'pulsekit'
     if script.exists():
         return [str(script)]
@@ -573,34 +615,35 @@ FALLBACK_SCHEMA = (
 class StorageSample:
     source: str  # where the schema and rows come from
     schema: list[str]
-    columns: list[str]
-    id_column: int | None
-    id_kind: str  # 'dashed', 'hex', 'blob', 'int'
+    columns: list[str]  # inserted columns (an INTEGER PRIMARY KEY is left to SQLite, as the server does)
+    id_column: int | None  # index of the event id in `columns`, replaced by a fresh uuid per row
+    id_kind: str  # 'dashed', 'hex' or 'blob'
     rows: list[tuple[Any, ...]]
+
+
+def id_kind(value: Any) -> str:
+    if isinstance(value, bytes):
+        return 'blob'
+    return 'dashed' if len(str(value)) == 36 else 'hex'
 
 
 def sample_from_server_db(db_path: Path, limit: int = 1000) -> StorageSample:
     """The server's own schema (tables, indexes, FTS, triggers) and a sample of its stored rows."""
     with contextlib.closing(ro_connect(db_path)) as db:
-        schema = [
-            sql
-            for (sql,) in db.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
-            )
-        ]
-        info = db.execute('PRAGMA table_info(events)').fetchall()
-        columns = [c[1] for c in info]
-        pk = [c[0] for c in info if c[5] == 1]
+        sql = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        schema = [row[0] for row in db.execute(sql)]
+        info = db.execute('PRAGMA table_info(events)').fetchall()  # (cid, name, type, notnull, default, pk)
+        pks = [c for c in info if c[5]]
+        rowid_alias = pks[0][1] if len(pks) == 1 and pks[0][2].upper() == 'INTEGER' else None
+        columns = [c[1] for c in info if c[1] != rowid_alias]
         quoted = ', '.join(f'"{c}"' for c in columns)
         rows = db.execute(f'SELECT {quoted} FROM events ORDER BY random() LIMIT ?', (limit,)).fetchall()
-    id_column = pk[0] if len(pk) == 1 else None
-    kind = 'none'
-    if id_column is not None and rows:
-        value = rows[0][id_column]
-        kind = {bytes: 'blob', int: 'int'}.get(type(value), 'dashed' if len(str(value)) == 36 else 'hex')
-    return StorageSample(
-        f'schema and {len(rows)} rows from the server database', schema, columns, id_column, kind, rows
-    )
+    if not rows:
+        raise BenchError('no stored event to copy for the sqlite3 ceiling')
+    id_column = columns.index('id') if 'id' in columns else None
+    kind = id_kind(rows[0][id_column]) if id_column is not None else 'hex'
+    source = f'the server schema, {len(rows)} stored rows copied with new ids'
+    return StorageSample(source, schema, columns, id_column, kind, rows)
 
 
 def sample_from_templates(events: list[dict[str, Any]]) -> StorageSample:
@@ -628,9 +671,8 @@ def sample_from_templates(events: list[dict[str, Any]]) -> StorageSample:
     columns = 'id project_id issue_id type level message metadata stacktrace environment release tags'
     columns += ' timestamp inserted_at'
     schema = list(FALLBACK_SCHEMA)
-    return StorageSample(
-        'built-in schema (ARCHITECTURE.md) and the benchmark events', schema, columns.split(), 0, 'hex', rows
-    )
+    source = 'built-in schema (ARCHITECTURE.md) and the benchmark events'
+    return StorageSample(source, schema, columns.split(), 0, 'hex', rows)
 
 
 def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx: int = 100) -> dict[str, Any]:
@@ -638,10 +680,12 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
     for suffix in ('', '-wal', '-shm'):
         Path(f'{path}{suffix}').unlink(missing_ok=True)
     db = sqlite3.connect(path, isolation_level=None)
-    # The server's pragmas (stack-notes §6); foreign keys stay off, as in plain sqlite3.
+    # The server's pragmas (pulsekit/db.py); foreign keys stay off, as in plain sqlite3.
+    db.execute('PRAGMA auto_vacuum = incremental')
     db.execute('PRAGMA journal_mode = wal')
     db.execute('PRAGMA synchronous = normal')
     db.execute('PRAGMA cache_size = -32768')
+    db.execute('PRAGMA temp_store = memory')
     for sql in sample.schema:
         try:
             db.execute(sql)
@@ -654,7 +698,7 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
 
     def new_id() -> Any:
         u = uuid.uuid4()
-        return {'blob': u.bytes, 'dashed': str(u), 'hex': u.hex, 'int': None}.get(sample.id_kind)
+        return {'blob': u.bytes, 'dashed': str(u), 'hex': u.hex}[sample.id_kind]
 
     rows = sample.rows
     n = len(rows)
@@ -666,7 +710,7 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
         for _ in range(per_tx):
             row = list(rows[i % n])
             i += 1
-            if sample.id_column is not None and sample.id_kind != 'none':
+            if sample.id_column is not None:
                 row[sample.id_column] = new_id()
             batch.append(row)
         db.execute('BEGIN')
@@ -828,7 +872,7 @@ def print_counts(results: list[WrkResult], checks: list[Verification]) -> None:
         non2xx = ', '.join(f'{k}: {v}' for k, v in res.non_2xx.items()) or 'none'
         print(
             f'  {res.phase:<12} {res.raw["sent"]:>7,} sent, {res.ok_responses:>7,} 2xx in {res.seconds:.1f} s;'
-            f' non-2xx: {non2xx}; socket errors: {errors}'
+            f' non-2xx: {non2xx}; socket errors: {errors}; server CPU {res.cpu_cores:.2f} cores'
         )
     for v in checks:
         status = 'ok' if v.ok else 'MISMATCH'
@@ -854,6 +898,7 @@ def to_json(r: dict[str, Any], rows: list[Row], checks: list[Verification], args
             'events_per_s': res.events_per_s,
             'latency_ms': {k: v / 1000 for k, v in res.raw['latency_us'].items()},
             'rss_peak_mb': mb(res.rss_peak_kb),
+            'server_cpu_cores': res.cpu_cores,
             'wrk': raw,
         }
 
@@ -866,6 +911,8 @@ def to_json(r: dict[str, Any], rows: list[Row], checks: list[Verification], args
             'noop': mb(r['noop_rss_idle_kb']) if 'noop_rss_idle_kb' in r else None,
         },
         'event_size_bytes': r.get('event_size'),
+        'server_log_exceptions': r.get('server_log_exceptions'),
+        'load_average_at_start': r.get('load_average'),
         'verification': [vars(v) | {'ok': v.ok} for v in checks],
         'table': [vars(x) for x in rows],
         'missed_targets': [x.figure.strip() for x in rows if x.result == 'MISSED'],
@@ -888,6 +935,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--timeout', type=float, default=10, help='wrk request timeout in seconds (default 10)')
     p.add_argument('--sqlite-seconds', type=float, default=5, help='seconds of sqlite3 executemany (default 5)')
     p.add_argument('--pulsekit', help='command that runs the PulseKit CLI (default: pulsekit next to this python)')
+    p.add_argument(
+        '--keep-rate-limit', action='store_true', help="keep the server's per-key rate limit (default: turned off)"
+    )
     p.add_argument('--ceilings-only', action='store_true', help='only the no-op app and the sqlite3 ceiling')
     p.add_argument('--workdir', help='where to create the run directory (default: the system temp dir)')
     p.add_argument('--keep', action='store_true', help='keep the run directory (databases, logs, wrk scripts)')
@@ -902,7 +952,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], list[Verification]]:
-    r: dict[str, Any] = {}
+    r: dict[str, Any] = {'load_average': os.getloadavg()}
     checks: list[Verification] = []
     events = make_events(48, args.seed, dt.datetime.now(dt.UTC))
     templates = [compact(e) for e in events]
@@ -954,6 +1004,8 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], list[V
         data_dir.mkdir()
         cli = pulsekit_cmd(args.pulsekit)
         srv_env = env | {'NICEGUI_STORAGE_PATH': str(workdir / 'nicegui')}
+        if not args.keep_rate_limit:  # the per-key limit (10,000 events/s) would cap the batch phase
+            srv_env['PULSEKIT_RATE_LIMIT_EVENTS_PER_S'] = '0'
         port = free_port()
         serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
         with Server('pulsekit', serve, port, workdir, srv_env) as server:
@@ -970,6 +1022,7 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], list[V
             log(f'database: {db_path}; idle RSS {mb(r["real_rss_idle_kb"]):.0f} MB')
             phases(server, key, 'real', db_path)
             sample = sample_from_server_db(db_path)
+        r['server_log_exceptions'] = summarize_log(server.log_path)
 
     # 3. The raw storage ceiling.
     if sample is None:
@@ -1008,13 +1061,19 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f'PulseKit ingest benchmark: {args.duration:.0f} s per phase, events {size["min"]:,}-{size["max"]:,} bytes'
             f' (mean {size["mean"]:,}), wrk {args.threads} threads, {os.cpu_count()} CPUs,'
-            f' {time.monotonic() - started:.0f} s in all'
+            f' load average {r["load_average"][0]:.2f} at start, {time.monotonic() - started:.0f} s in all'
         )
         print()
         print_table(rows)
         print_counts(results, checks)
         sq = r['sqlite']
         print(f'  sqlite3 ceiling: {sq["rows"]:,} rows in {sq["seconds"]:.1f} s; {sq["source"]}')
+        logged = r.get('server_log_exceptions') or {}
+        if logged:
+            print()
+            print(f'the server logged {sum(logged.values())} exception(s):')
+            for line, count in list(logged.items())[:5]:
+                print(f'  {count:>6} x {line}')
         missed = [x.figure.strip() for x in rows if x.result == 'MISSED']
         print()
         print('targets missed: ' + '; '.join(missed) if missed else 'all targets met')

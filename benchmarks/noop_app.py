@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument('--port', type=int, default=4100)
     args = parser.parse_args()
     # Keep these in step with `pulsekit serve` (pulsekit/cli.py).
-    uvicorn.run(app, host=args.host, port=args.port, log_level='warning', ws='wsproto')
+    uvicorn.run(app, host=args.host, port=args.port, ws='wsproto', log_level='warning', timeout_graceful_shutdown=5)
 
 
 if __name__ == '__main__':

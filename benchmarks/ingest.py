@@ -419,8 +419,17 @@ class Wrk:
                 return nonce
 
     def run(
-        self, phase: str, base: str, key: str, batch: int, connections: int, duration: float, pid: int | None = None
+        self,
+        phase: str,
+        base: str,
+        key: str,
+        batch: int,
+        connections: int,
+        duration: float,
+        pid: int | None = None,
+        write_ids: bool = True,
     ) -> WrkResult:
+        """One wrk run. `pid`: the server, to sample; `write_ids`: write out the unanswered ids to check."""
         nonce = self._nonce()
         out = self.workdir / f'wrk-{phase}.json'
         out.unlink(missing_ok=True)
@@ -431,7 +440,7 @@ class Wrk:
             .replace('@@PATH@@', SINGLE_PATH if batch == 1 else BATCH_PATH)
             .replace('@@OUT@@', str(out))
             .replace('@@SEED@@', str(self.seed + nonce))
-            .replace('@@MAX_IDS@@', str(MAX_OUTSTANDING_IDS))
+            .replace('@@MAX_IDS@@', str(MAX_OUTSTANDING_IDS if write_ids else 0))
             .replace('@@KEY@@', key)
             .replace('@@TEMPLATES@@', lua_templates)
         )
@@ -453,7 +462,10 @@ class Wrk:
         busy0, t0 = machine_busy_s(), time.monotonic()
         own0 = own_cpu_s()
         with sampler or contextlib.nullcontext():
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + self.timeout + 60)
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + self.timeout + 60)
+            except subprocess.TimeoutExpired as exc:
+                raise BenchError(f'wrk did not finish in time in {phase}') from exc
         wall = time.monotonic() - t0
         machine = (machine_busy_s() - busy0) / wall
         own = (own_cpu_s() - own0) / wall  # this script and wrk
@@ -1010,10 +1022,12 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], list[V
         fmt: IdFormat | None = None
         for kind, batch, conns in (('single', 1, args.connections), ('batch', args.batch_size, args.batch_connections)):
             if args.warmup > 0:
-                wrk.run(f'{prefix}-{kind}-warmup', server.base, key, batch, conns, args.warmup)
+                wrk.run(f'{prefix}-{kind}-warmup', server.base, key, batch, conns, args.warmup, write_ids=False)
             if db_path is not None:
                 settle(server, db_path)
-            result = wrk.run(f'{prefix}-{kind}', server.base, key, batch, conns, args.duration, server.pid)
+            result = wrk.run(
+                f'{prefix}-{kind}', server.base, key, batch, conns, args.duration, server.pid, db_path is not None
+            )
             server.check_alive()
             r[f'{prefix}_{kind}'] = result
             if db_path is not None:

@@ -107,12 +107,14 @@ def cmd_project_list(args) -> None:
 
 
 def cmd_key_create(args) -> None:
+    from .instance_settings import public_url
     from .projects import create_key, dsn_for, find_project
 
     settings, _ = _open_db(args)
     project = find_project(args.project)
     row, key = create_key(project, args.name, args.permissions)
-    dsn = dsn_for(key, project.id, settings.public_url)
+    # The instance's public URL (Settings page, else PULSEKIT_BASE_URL, else host:port) as users reach it.
+    dsn = dsn_for(key, project.id, public_url(settings))
     payload = {
         'id': row.id,
         'project': project.slug,

@@ -7,6 +7,7 @@ dialect-specific pieces (`json_text`, `dialect`).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 import peewee as pw
@@ -38,10 +39,22 @@ def open_database(settings: Settings) -> pw.Database:
     else:
         path = Path(settings.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # New SQLite databases start with incremental auto-vacuum so retention can hand space back.
-        db = pw.SqliteDatabase(str(path), pragmas={'auto_vacuum': 'incremental', **SQLITE_PRAGMAS})
+        if not path.exists():
+            _create_sqlite_file(path)
+        db = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database_proxy.initialize(db)
     return db
+
+
+def _create_sqlite_file(path: Path) -> None:
+    # auto_vacuum can only be chosen before the first page is written (and before WAL mode), so a new
+    # file gets it here; not as a connection pragma, which on an existing file takes the write lock.
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute('PRAGMA auto_vacuum = INCREMENTAL')
+        conn.execute('PRAGMA journal_mode = WAL')
+    finally:
+        conn.close()
 
 
 def _unwrap(db: pw.Database | pw.DatabaseProxy) -> pw.Database:

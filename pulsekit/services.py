@@ -38,6 +38,7 @@ class Services:
         self.flush_key_use()
         self.writer.stop()
         self.db.close()
+        log.info('shutdown complete: writer drained (%d events queued), database closed', self.writer.queue_depth)
 
 
 def start_services(settings: Settings) -> Services:

@@ -25,3 +25,5 @@ fi
 echo "==> pip install -e .[test]"
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ".[test]"
+echo "==> pip install -e sdks/python"
+.venv/bin/pip install -q -e sdks/python

@@ -11,3 +11,6 @@ echo "==> ruff"
 
 echo "==> server tests"
 .venv/bin/pytest -q tests
+
+echo "==> Python SDK and the cross-SDK conformance suite"
+.venv/bin/pytest -q sdks/python/tests sdks/conformance

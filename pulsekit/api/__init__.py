@@ -1,10 +1,10 @@
-"""Thin HTTP routers: parse, call one domain function, render. Assembled by `api_router()`."""
+"""Thin HTTP routers: parse, call one domain function, render. Installed by `install_api()`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, Route
 
 from ..errors import MethodNotAllowed, NotFound
 from . import events, health, read
@@ -12,13 +12,16 @@ from . import events, health, read
 METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']
 
 
-def api_router(*extra: APIRouter) -> APIRouter:
-    """Every API route, then a catch-all so unknown /api/… paths answer JSON 404, not NiceGUI's HTML page."""
+def install_api(app: FastAPI, *routers: APIRouter, fast_routes: list[BaseRoute] | None = None) -> None:
+    """Add every API route to `app`: the hot ingest routes first, then the routers, then a catch-all so
+    unknown /api/… paths answer JSON 404 (or 405), never NiceGUI's HTML page."""
+    hot = [*events.routes, *(fast_routes or [])]
+    app.router.routes.extend(hot)
+    module_routers = (health.router, read.router, *routers)
+    known_routes = hot + [r for m in module_routers for r in m.routes if isinstance(r, Route)]
     router = APIRouter()
-    module_routers = (health.router, events.router, read.router, *extra)
     for module_router in module_routers:
         router.include_router(module_router)
-    known_routes = [r for m in module_routers for r in m.routes if isinstance(r, Route)]
 
     @router.api_route('/api/{path:path}', methods=METHODS, include_in_schema=False)
     async def unknown_api_path(request: Request, path: str):
@@ -29,4 +32,4 @@ def api_router(*extra: APIRouter) -> APIRouter:
                 raise MethodNotAllowed(f'{request.method} is not allowed here; use {allowed}')
         raise NotFound(f'no API endpoint /api/{path}')
 
-    return router
+    app.include_router(router)

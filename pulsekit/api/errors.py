@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from ..errors import (
     Conflict,
@@ -23,6 +25,8 @@ from ..errors import (
     UnsupportedMediaType,
 )
 from .responses import json_response
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     InvalidJson: (400, 'invalid_json'),
@@ -72,7 +76,14 @@ def install_error_handlers(app: FastAPI, *, http_errors: bool = True) -> None:
         field = '.'.join(str(p) for p in first.get('loc', ())[1:]) or None
         return json_response(error_body('invalid_request', first.get('msg', 'invalid request'), field), 400)
 
+    async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+        log.error('unhandled error on %s %s', request.method, request.url.path, exc_info=exc)
+        if request.url.path.startswith('/api/'):
+            return json_response(error_body('internal_error', 'the server failed; the request may be retried'), 500)
+        return PlainTextResponse('Internal Server Error', status_code=500)
+
     app.add_exception_handler(PulseKitError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     if http_errors:
         app.add_exception_handler(StarletteHTTPException, on_http_error)
+        app.add_exception_handler(Exception, on_unexpected_error)

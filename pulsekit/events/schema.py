@@ -196,43 +196,51 @@ def _user(value: Any, path: str) -> dict | None:
     return user or None
 
 
-def _context_lines(value: Any, path: str) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(line, str) for line in value):
+def _context_lines(value: Any, path: str, *, keep_last: bool) -> list[str]:
+    if type(value) is not list:
         raise InvalidField(f'{path} must be a list of strings', path)
-    return [_truncate(line, MAX_SOURCE_LINE_CHARS) for line in value[-MAX_CONTEXT_LINES:]]
+    lines = value[-MAX_CONTEXT_LINES:] if keep_last else value[:MAX_CONTEXT_LINES]
+    for line in lines:
+        if type(line) is not str:
+            raise InvalidField(f'{path} must be a list of strings', path)
+    if any(len(line) > MAX_SOURCE_LINE_CHARS for line in lines):
+        return [_truncate(line, MAX_SOURCE_LINE_CHARS) for line in lines]
+    return lines
 
 
 def _frame(value: Any, path: str) -> dict:
-    if not isinstance(value, dict):
+    # The hottest validation code (every frame of every error): paths are formatted only on failure.
+    if type(value) is not dict:
         raise InvalidField(f'{path} must be an object', path)
     frame: dict[str, Any] = {}
+    get = value.get
     for key, limit in FRAME_TEXT_FIELDS.items():
-        text = _string(value.get(key), f'{path}.{key}', limit=limit)
+        text = get(key)
         if text is not None:
-            frame[key] = text
+            if type(text) is not str:
+                raise InvalidField(f'{path}.{key} must be a string', f'{path}.{key}')
+            frame[key] = text if len(text) <= limit else _truncate(text, limit)
     for key in ('lineno', 'colno'):
-        number = value.get(key)
-        if number is None:
-            continue
-        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-            raise InvalidField(f'{path}.{key} must be a whole number >= 0', f'{path}.{key}')
-        frame[key] = number
-    in_app = value.get('in_app')
+        number = get(key)
+        if number is not None:
+            if type(number) is not int or number < 0:
+                raise InvalidField(f'{path}.{key} must be a whole number >= 0', f'{path}.{key}')
+            frame[key] = number
+    in_app = get('in_app')
     if in_app is not None:
-        if not isinstance(in_app, bool):
+        if type(in_app) is not bool:
             raise InvalidField(f'{path}.in_app must be true or false', f'{path}.in_app')
         frame['in_app'] = in_app
-    line = _string(value.get('context_line'), f'{path}.context_line', limit=MAX_SOURCE_LINE_CHARS)
+    line = get('context_line')
     if line is not None:
-        frame['context_line'] = line
-    for key in ('pre_context', 'post_context'):
-        lines = _context_lines(value.get(key), f'{path}.{key}')
-        if key == 'post_context' and lines is not None:
-            lines = lines[:MAX_CONTEXT_LINES]
-        if lines is not None:
-            frame[key] = lines
+        if type(line) is not str:
+            raise InvalidField(f'{path}.context_line must be a string', f'{path}.context_line')
+        frame['context_line'] = line if len(line) <= MAX_SOURCE_LINE_CHARS else _truncate(line, MAX_SOURCE_LINE_CHARS)
+    pre, post = get('pre_context'), get('post_context')
+    if pre is not None:  # the lines just above the failing one matter most
+        frame['pre_context'] = _context_lines(pre, f'{path}.pre_context', keep_last=True)
+    if post is not None:
+        frame['post_context'] = _context_lines(post, f'{path}.post_context', keep_last=False)
     return frame
 
 

@@ -11,11 +11,13 @@ from ..models import Event
 
 _WORD_RE = re.compile(r'[\w.:\-]+\*?', re.UNICODE)
 MAX_TERMS = 10
+OPERATOR_WORDS = frozenset({'AND', 'OR', 'NOT', 'NEAR'})  # every word must match anyway
 
 
 def search_terms(text: str) -> list[str]:
     """Words of the query (a trailing * marks a prefix); operators and quotes are not passed through."""
-    return _WORD_RE.findall(text or '')[:MAX_TERMS]
+    words = [w for w in _WORD_RE.findall(text or '') if w.rstrip('*') not in OPERATOR_WORDS]
+    return words[:MAX_TERMS]
 
 
 def fts5_query(terms: list[str]) -> str:

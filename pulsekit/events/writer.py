@@ -22,7 +22,8 @@ import orjson
 import peewee as pw
 
 from ..bus import Bus, CommitSummary
-from ..errors import Overloaded
+from ..db import is_sqlite
+from ..errors import InvalidApiKey, Overloaded
 from ..models import Issue
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
 SUMMARY_MESSAGE_CHARS = 300
+INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
 
 
 @dataclass
@@ -47,6 +49,20 @@ class _Job:
     result: Any = None
     error: BaseException | None = None
     size: int = field(default=1)
+
+
+@dataclass
+class _Outcome:
+    """What a commit stored, for the bus."""
+
+    summaries: list[dict] = field(default_factory=list)
+    new_issues: list[int] = field(default_factory=list)
+    regressed: list[int] = field(default_factory=list)
+
+    def extend(self, other: _Outcome) -> None:
+        self.summaries += other.summaries
+        self.new_issues += other.new_issues
+        self.regressed += other.regressed
 
 
 def _dump(value) -> str | None:
@@ -147,34 +163,66 @@ class Writer:
             self.db.close()
 
     def _commit_group(self, group: list[_Job]) -> None:
-        summaries: list[dict] = []
-        new_issues: list[int] = []
-        regressed: list[int] = []
+        out = _Outcome()
         try:
-            with self.db.atomic():
-                for job in group:
-                    try:
-                        with self.db.atomic():  # a savepoint: this job fails alone
-                            if job.task is not None:
-                                job.result = job.task()
-                            else:
-                                job.result, stored = self._store(job.project_id, job.events, new_issues, regressed)
-                                summaries.extend(stored)
-                    except Exception as exc:
-                        job.error = exc
-                        if not isinstance(exc, pw.IntegrityError):
-                            log.exception('writer job failed')
+            with self._transaction():
+                self._apply(group, out)
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             log.exception('group commit failed')
-            summaries, new_issues, regressed = [], [], []
+            out = _Outcome()
+            if isinstance(exc, pw.OperationalError) and 'locked' in str(exc):
+                # Another process held the write lock beyond busy_timeout: the client may retry.
+                exc = Overloaded('the database is busy; retry shortly', retry_after_s=1)
             for job in group:
-                job.error = job.error or exc
+                job.error = exc
         with self._cond:
             self._queued_events -= sum(job.size for job in group)
+        if out.summaries or out.new_issues:
+            # Before answering the clients: whoever reads after a 202 finds the commit announced.
+            self.bus.publish(CommitSummary(out.summaries, out.new_issues, out.regressed))
         self._resolve(group)
-        if summaries or new_issues:
-            self.bus.publish(CommitSummary(summaries, new_issues, regressed))
+
+    def _apply(self, group: list[_Job], out: _Outcome) -> None:
+        """Store all event jobs of the group in one pass (one lookup, one INSERT); should that fail
+        (say, a project deleted meanwhile), redo them one by one in savepoints so only the culprit fails."""
+        tasks = [job for job in group if job.task is not None]
+        event_jobs = [job for job in group if job.task is None]
+        for job in tasks:
+            self._in_savepoint(job, lambda job=job: job.task())
+        if not event_jobs:
+            return
+        try:
+            with self.db.atomic():
+                attempt = _Outcome()
+                results = self._store(event_jobs, attempt)
+            for job, result in zip(event_jobs, results, strict=True):
+                job.result = result
+            out.extend(attempt)
+        except Exception:
+            for job in event_jobs:
+                self._in_savepoint(job, lambda job=job: self._store_alone(job, out))
+
+    def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
+        try:
+            return self._store([job], out)[0]
+        except pw.IntegrityError:
+            # The only reference an event makes is to its project: deleted after the key was checked.
+            raise InvalidApiKey('the project of this key no longer exists') from None
+
+    def _in_savepoint(self, job: _Job, work: Callable[[], Any]) -> None:
+        try:
+            with self.db.atomic():
+                job.result = work()
+        except Exception as exc:
+            job.error = exc
+            if not isinstance(exc, InvalidApiKey):
+                log.exception('writer job failed')
+
+    def _transaction(self):
+        # BEGIN IMMEDIATE takes SQLite's write lock up front, so a lock held by another process is
+        # waited for (busy_timeout) instead of failing at once when a read would upgrade to a write.
+        return self.db.atomic('IMMEDIATE') if is_sqlite(self.db) else self.db.atomic()
 
     def _resolve(self, group: list[_Job]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
@@ -192,23 +240,38 @@ class Writer:
                 pass
 
     # -- storing events --------------------------------------------------------------------
-    def _store(self, project_id: int, events: list[dict], new_issues: list[int], regressed: list[int]):
-        """Insert the events that are not stored yet and update their issues; returns (ids, summaries)."""
-        ids = [e['id'].hex for e in events]
-        existing = self._existing_ids(ids)
-        fresh, seen = [], set(existing)
-        for event, hex_id in zip(events, ids, strict=True):
-            if hex_id not in seen:
-                seen.add(hex_id)
-                fresh.append(event)
-        issue_ids = self._upsert_issues(project_id, fresh, new_issues, regressed)
+    def _store(self, jobs: list[_Job], out: _Outcome) -> list[list[str]]:
+        """Insert the jobs' events that are not stored yet and update their issues; returns each job's ids."""
+        ids = [e['id'].hex for job in jobs for e in job.events]
+        seen = self._existing_ids(ids)
+        fresh: list[tuple[int, dict]] = []
+        for job in jobs:
+            for event in job.events:
+                hex_id = event['id'].hex
+                if hex_id not in seen:  # idempotency: stored before, or twice in this group
+                    seen.add(hex_id)
+                    fresh.append((job.project_id, event))
+        issue_ids = self._upsert_issues(fresh, out)
         if fresh:
-            rows = [self._row(project_id, e, issue_ids.get(e.get('_fingerprint'))) for e in fresh]
-            placeholders = ', '.join([self.db.param] * len(EVENT_COLUMNS))
-            sql = f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING'
-            self.db.cursor().executemany(sql, rows)
-        summaries = [self._summary(project_id, e, issue_ids.get(e.get('_fingerprint'))) for e in fresh]
-        return [str(e['id']) for e in events], summaries
+            rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
+            self._insert_rows(rows)
+        out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
+        return [[str(e['id']) for e in job.events] for job in jobs]
+
+    def _insert_rows(self, rows: list[tuple]) -> None:
+        # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
+        # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
+        # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
+        row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
+        cursor = self.db.cursor()
+        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
+            chunk = rows[start : start + INSERT_CHUNK_ROWS]
+            sql = (
+                f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(chunk))} '
+                'ON CONFLICT DO NOTHING'
+            )
+            with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
+                cursor.execute(sql, [value for row in chunk for value in row])
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -219,13 +282,14 @@ class Writer:
             found.update(str(row[0]).replace('-', '') for row in cursor.fetchall())
         return found
 
-    def _upsert_issues(self, project_id: int, events: list[dict], new_issues: list[int], regressed: list[int]):
-        by_fingerprint: dict[str, list[dict]] = {}
-        for event in events:
+    def _upsert_issues(self, events: list[tuple[int, dict]], out: _Outcome) -> dict[tuple[int, str], int]:
+        """One lookup and one insert-or-update per distinct (project, fingerprint) of the group."""
+        by_fingerprint: dict[tuple[int, str], list[dict]] = {}
+        for project_id, event in events:
             if event.get('_fingerprint'):
-                by_fingerprint.setdefault(event['_fingerprint'], []).append(event)
-        issue_ids: dict[str, int] = {}
-        for fingerprint, group in by_fingerprint.items():
+                by_fingerprint.setdefault((project_id, event['_fingerprint']), []).append(event)
+        issue_ids: dict[tuple[int, str], int] = {}
+        for (project_id, fingerprint), group in by_fingerprint.items():
             first = min(e['timestamp'] for e in group)
             last = max(e['timestamp'] for e in group)
             level = max((e['level'] for e in group), key=LEVEL_RANK.__getitem__)
@@ -236,7 +300,7 @@ class Writer:
                     project=project_id, fingerprint=fingerprint, title=sample['_title'], culprit=sample['_culprit'],
                     level=level, status='open', first_seen=first, last_seen=last, event_count=len(group),
                 )  # fmt: skip
-                new_issues.append(issue.id)
+                out.new_issues.append(issue.id)
             else:
                 changes = {
                     Issue.event_count: Issue.event_count + len(group),
@@ -247,9 +311,9 @@ class Writer:
                     changes[Issue.level] = level
                 if issue.status == 'resolved':
                     changes.update({Issue.status: 'open', Issue.is_regression: True, Issue.resolved_at: None})
-                    regressed.append(issue.id)
+                    out.regressed.append(issue.id)
                 Issue.update(changes).where(Issue.id == issue.id).execute()
-            issue_ids[fingerprint] = issue.id
+            issue_ids[(project_id, fingerprint)] = issue.id
         return issue_ids
 
     def _row(self, project_id: int, event: dict, issue_id: int | None) -> tuple:

@@ -923,9 +923,11 @@ def print_counts(results: list[WrkResult], checks: list[Verification]) -> None:
         )
         load = res.load_cores
         if 'server' in load:
+            per_cpu_s = res.events_per_s / load['server'] if load['server'] else 0.0
             print(
                 f'  {"":<12} CPU in cores: server {load["server"]:.2f}, wrk {load["wrk"]:.2f},'
-                f' other processes {load["other"]:.2f} (machine {load["machine"]:.2f} of {os.cpu_count()})'
+                f' other processes {load["other"]:.2f} (machine {load["machine"]:.2f} of {os.cpu_count()});'
+                f' {per_cpu_s:,.0f} events per server CPU-second'
             )
     for v in checks:
         status = 'ok' if v.ok else 'MISMATCH'
@@ -952,6 +954,7 @@ def to_json(r: dict[str, Any], rows: list[Row], checks: list[Verification], args
             'latency_ms': {k: v / 1000 for k, v in res.raw['latency_us'].items()},
             'rss_peak_mb': mb(res.rss_peak_kb),
             'cpu_cores': res.load_cores,
+            'events_per_server_cpu_s': res.events_per_s / res.cpu_cores if res.cpu_cores else None,
             'wrk': raw,
         }
 

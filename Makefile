@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench bench-alerts demo
+.PHONY: run test install lint format bench bench-dashboard bench-alerts demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ format:
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+
+## Load 1,000,000 events and time the dashboard's queries (events page, search, facets, home)
+bench-dashboard: install
+	$(BIN)/python benchmarks/dashboard.py
+
+## Fill ./data with sample projects, errors and events (then `make run` and log in)
+demo: install
+	$(BIN)/pulsekit demo --data-dir ./data
 
 ## Alert latency: 202 to webhook arrival, p50/p99 over 100 alerts per rule type
 bench-alerts: install

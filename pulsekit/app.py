@@ -19,9 +19,10 @@ from nicegui.storage import Storage
 
 from . import __version__, pages
 from .alerts.engine import AlertEngine
-from .api import install_api
+from .api import install_api, sentry
 from .api.errors import install_error_handlers
 from .api.middleware import BodySizeLimit
+from .api.sentry import SentryCors
 from .config import Settings
 from .retention import run_retention_job
 from .services import Services, start_services
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
     """Register routes, pages and lifecycle hooks on `app` (default: NiceGUI's own app, as in tests)."""
     target = app or ui_app
-    install_api(target)
+    install_api(target, fast_routes=sentry.routes)
     install_error_handlers(target, http_errors=target is not ui_app)
     pages.register(settings)
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     build(settings, api_app)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    api_app.add_middleware(SentryCors)  # outermost: even a 413 reaches browser SDKs readable
     if not os.environ.get('NICEGUI_STORAGE_PATH'):
         # Dashboard sessions live in the data folder, so a restart (or a new container on the same
         # volume) keeps everyone logged in; they are signed with the instance's secret.

@@ -232,7 +232,21 @@ def cmd_demo(args) -> None:
         services.close()
     if not args.json:
         print(file=sys.stderr)
-    dsn = dsn_for(summary['key'], 1, settings.public_url)
+    dsn = dsn_for(summary['key'], summary['key_project_id'], settings.public_url)
+    if args.live:
+        from .demo import send_live
+
+        print(f'sending live events to {settings.public_url} for {args.live} s (Ctrl-C stops)…', file=sys.stderr)
+        try:
+            summary['live_events'] = send_live(
+                settings.public_url,
+                summary['key'],
+                args.live,
+                on_sent=lambda n: print(f'\r  {n:,} live events sent', end='', file=sys.stderr),
+            )
+        except KeyboardInterrupt:
+            pass
+        print(file=sys.stderr)
     _emit(
         args,
         {**summary, 'dsn': dsn},
@@ -288,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add(sub, 'demo', cmd_demo, 'fill the instance with realistic sample projects, errors and events')
     demo.add_argument('--events', type=int, default=5000, help='how many events to create (default: 5000)')
     demo.add_argument('--days', type=int, default=7, help='spread them over this many past days (default: 7)')
+    demo.add_argument(
+        '--live',
+        type=int,
+        metavar='SECONDS',
+        help='afterwards, send a few events per second to the running server (pulsekit serve) for SECONDS',
+    )
+    demo.add_argument(
+        '--port', type=int, help='port of the running server for --live (default: $PULSEKIT_PORT or 4000)'
+    )
 
     user = sub.add_parser('user', help='manage dashboard users').add_subparsers(
         dest='action', metavar='ACTION', required=True

@@ -131,12 +131,13 @@ def generate_demo(
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     projects: dict[str, Project] = {}
-    key = None
+    key, key_project_id = None, None
     for name in PROJECTS:
         project = Project.get_or_none(Project.name == name) or create_project(name)
         projects[name] = project
         if key is None:
             _, key = create_key(project, 'demo', ['ingest', 'read'])
+            key_project_id = project.id
     weights = (0.55, 0.3, 0.15)
     plan: list[tuple[str, dict]] = []
     for _ in range(events):
@@ -165,7 +166,13 @@ def generate_demo(
         regression = issues[0]
         writer.run_task(lambda: set_issue_status([regression.id], 'resolve')).result(30)
         _recur_issue(writer, regression, rng, now)
-    return {'projects': [p.name for p in projects.values()], 'events': written, 'issues': len(issues), 'key': key}
+    return {
+        'projects': [p.name for p in projects.values()],
+        'events': written,
+        'issues': len(issues),
+        'key': key,
+        'key_project_id': key_project_id,
+    }
 
 
 def _recur_issue(writer: Writer, issue: Issue, rng: random.Random, now: datetime) -> None:
@@ -186,3 +193,42 @@ def _recur_issue(writer: Writer, issue: Issue, rng: random.Random, now: datetime
         'timestamp': now.isoformat(),
     }
     writer.write_sync(issue.project_id, [prepare_event(body, now)], timeout_s=30)
+
+
+def send_live(
+    base_url: str,
+    key: str,
+    seconds: float,
+    *,
+    events_per_s: float = 3.0,
+    seed: int = 11,
+    on_sent: Callable[[int], None] | None = None,
+) -> int:
+    """Keep the demo alive: POST a few events per second to a running server for `seconds`
+    (through the HTTP API, so open dashboards update live); returns how many were accepted."""
+    import time
+
+    import httpx
+
+    rng = random.Random(seed)
+    deadline = time.monotonic() + seconds
+    sent = 0
+    project = PROJECTS[0]  # generate_demo's key belongs to the first demo project
+    with httpx.Client(base_url=base_url, headers={'X-PulseKit-Key': key}, timeout=10) as client:
+        while time.monotonic() < deadline:
+            now = datetime.now(UTC)
+            count = max(1, int(rng.expovariate(1 / events_per_s)))
+            bodies = [
+                _error_event(rng, project, now) if rng.random() < 0.3 else _custom_event(rng, project, now)
+                for _ in range(min(count, 20))
+            ]
+            try:
+                reply = client.post('/api/v1/events/batch', json={'events': bodies})
+            except httpx.HTTPError:
+                reply = None
+            if reply is not None and reply.status_code == 202:
+                sent += len(bodies)
+                if on_sent:
+                    on_sent(sent)
+            time.sleep(1.0)
+    return sent

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 import threading
 import time
 from dataclasses import dataclass
@@ -20,10 +21,13 @@ from .events.queries import format_time
 from .models import PERMISSIONS, ApiKey, Project, now_utc
 
 KEY_PREFIX = 'pk_'
-KEY_RANDOM_BYTES = 24  # 32 url-safe characters, 192 bits
+KEY_RANDOM_CHARS = 32  # letters and digits: 62**32, about 190 bits
+# No '-' (unlike url-safe base64): Sentry's JavaScript SDKs refuse a DSN whose key is not all \w characters.
+KEY_ALPHABET = string.ascii_letters + string.digits
 SHOWN_PREFIX_CHARS = 10
 MAX_NAME_CHARS = 100
 MAX_CACHED_KEYS = 10_000
+NEGATIVE_TTL_S = 1.0  # how long an unknown key is remembered as unknown, seconds
 
 _invalidation_generation = 0  # bumped by revoke/delete: every KeyCache notices and forgets
 
@@ -73,11 +77,16 @@ def parse_permissions(value: str | list[str] | tuple[str, ...]) -> list[str]:
     return [p for p in PERMISSIONS if p in items]
 
 
+def generate_key() -> str:
+    """A new random key, `pk_` and 32 letters or digits, usable as is in a DSN by every Sentry SDK."""
+    return KEY_PREFIX + ''.join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_RANDOM_CHARS))
+
+
 def create_key(project: Project, name: str = 'default', permissions=('ingest',), *, now=None) -> tuple[ApiKey, str]:
     """Create a key; returns the row and the full key, which is never retrievable again."""
     name = clean_name(name)
     perms = parse_permissions(permissions)
-    key = KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES)
+    key = generate_key()
     row = ApiKey.create(
         project=project,
         name=name,
@@ -183,7 +192,9 @@ class KeyCache:
         if len(self._entries) >= MAX_CACHED_KEYS:  # bounded: random keys from a scanner cannot grow it
             self._entries.clear()
         if generation == _invalidation_generation:  # a revoke during the lookup: do not keep a stale answer
-            self._entries[digest] = (self.clock() + self.ttl_s, found)
+            # Refusals are remembered briefly only: a key created in another process works within a second.
+            ttl_s = self.ttl_s if found is not None else min(self.ttl_s, NEGATIVE_TTL_S)
+            self._entries[digest] = (self.clock() + ttl_s, found)
         return self._granted(found)
 
     def _digest(self, key: str | None) -> str:

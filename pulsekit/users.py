@@ -145,3 +145,21 @@ def update_preferences(user_id: int, **changes) -> dict:
 
 def timezone_names() -> list[str]:
     return sorted(_timezones())
+
+
+def session_context(user_id: int | None, stamp: str | None) -> tuple[User | None, list[dict], str]:
+    """What every dashboard page needs first: the session's user (or None), the projects, the instance name."""
+    from .instance_settings import get_setting
+
+    user = session_user(user_id, stamp)
+    if user is None:
+        return None, [], ''
+    projects = [{'id': p.id, 'name': p.name, 'slug': p.slug} for p in Project.select().order_by(Project.name)]
+    return user, projects, get_setting('instance_name')
+
+
+def login_screen_state() -> tuple[bool, str]:
+    """(whether any user exists — else the setup form is shown, the instance name)."""
+    from .instance_settings import get_setting
+
+    return User.select().exists(), get_setting('instance_name')

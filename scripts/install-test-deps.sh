@@ -27,3 +27,5 @@ echo "==> pip install -e .[test]"
 .venv/bin/pip install -q -e ".[test]"
 echo "==> pip install -e sdks/python"
 .venv/bin/pip install -q -e sdks/python
+echo "==> npm ci tests/sentry/node (official @sentry/node, for the Sentry compatibility tests)"
+npm ci --prefix tests/sentry/node --no-audit --no-fund --loglevel=error

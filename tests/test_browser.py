@@ -9,18 +9,18 @@ import uuid
 from pathlib import Path
 
 import httpx
+import playwright.sync_api as playwright_api
 import pytest
 
 from .server import ServerProcess, create_project_and_key, pulsekit_cli
 
-playwright_api = pytest.importorskip('playwright.sync_api')
 CHROMIUM = Path('/usr/bin/chromium')
 ARTIFACTS = Path(__file__).resolve().parents[1] / 'artifacts' / 'screenshots'
 EMAIL = 'admin@example.com'
 PASSWORD = 'correct horse battery'
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason='Debian chromium is not installed')
+assert CHROMIUM.exists(), 'Debian chromium is missing: run scripts/install-test-deps.sh'
 
 
 @pytest.fixture
@@ -90,12 +90,17 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
         page.get_by_label('Repeat password').fill(PASSWORD)
         page.get_by_role('button', name='Create admin and continue').click()
         page.wait_for_url(f'{server.url}/events')
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.goto(f'{server.url}/')
+        page.get_by_text('Welcome to PulseKit').wait_for()
+        page.screenshot(path=str(ARTIFACTS / 'home-empty-light.png'))
         page.goto(f'{server.url}/logout')
         log_in(page, server.url)
 
         _, key = create_project_and_key(data_dir)
         page.goto(f'{server.url}/events')
         page.get_by_text('No events yet').wait_for()
+        page.screenshot(path=str(ARTIFACTS / 'events-empty-light.png'))
         event = error_event('division by zero in ratio')
         reply = httpx.post(f'{server.url}/api/v1/events', json=event, headers={'X-PulseKit-Key': key['key']})
         assert reply.status_code == 202

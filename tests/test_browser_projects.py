@@ -9,13 +9,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
+import playwright.sync_api as playwright
 
 from pulsekit.onboarding import setup_snippets
 
 from .server import ServerProcess, create_project_and_key, pulsekit_cli
-
-playwright = pytest.importorskip('playwright.sync_api')
 
 CHROMIUM = '/usr/bin/chromium'
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run']
@@ -92,7 +90,6 @@ def read_key(data_dir) -> str:
 
 
 def test_the_python_and_curl_snippets_work_as_pasted(tmp_path):
-    pytest.importorskip('pulsekit_sdk')
     data_dir = tmp_path / 'data'
     with ServerProcess(data_dir) as server:
         project, key = create_project_and_key(data_dir, 'ingest,read')

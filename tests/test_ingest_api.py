@@ -4,6 +4,7 @@ import asyncio
 import gzip
 import sqlite3
 import uuid
+import zlib
 from dataclasses import replace
 
 import orjson
@@ -244,3 +245,24 @@ async def test_last_used_at_is_recorded_in_batches_not_per_request(api):
     api.services.flush_key_use()
     api.services.writer.run_task(lambda: None).result(5)  # the flush runs on the writer thread
     assert last_used() is not None
+
+
+def raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-15)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ('encoding', 'compress'),
+    [
+        ('deflate', zlib.compress),  # zlib-wrapped (RFC 1950)
+        ('deflate', lambda data: raw_deflate(data)),  # raw (RFC 1951)
+        ('gzip', lambda data: gzip.compress(data[:20]) + gzip.compress(data[20:])),  # two gzip members
+    ],
+    ids=['deflate-zlib', 'deflate-raw', 'gzip-two-members'],
+)
+async def test_every_flavour_of_compressed_body_is_read_whole(api, encoding, compress):
+    body = orjson.dumps({'events': [{'message': f'm{i}'} for i in range(5)]})
+    response = await post(api, '/api/v1/events/batch', compress(body), **{'Content-Encoding': encoding})
+    assert response.status_code == 202, response.text
+    assert count_events(api) == 5

@@ -1,13 +1,17 @@
 """Events list and event detail pages: filters in the URL, search, facets, pagination, live rows."""
 
 import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
 
 from nicegui import ui
 from nicegui.testing import User
 
+from pulsekit.events.ingest import prepare_event
 from pulsekit.users import update_preferences
 
-from .dashboard import error_body, in_db, store_events, until
+from .dashboard import error_body, in_db, services, store_events, until
 
 
 def table_rows(user: User) -> list[dict]:
@@ -131,3 +135,31 @@ async def test_event_detail_shows_fields_tags_stacktrace_and_issue_links(seeded,
 async def test_unknown_event_says_so(admin: User):
     await admin.open('/events/00000000-0000-0000-0000-000000000000')
     await admin.should_see('Event not found')
+
+
+async def test_a_burst_of_ingest_is_coalesced_into_few_refreshes(seeded, admin: User):
+    await admin.open('/events?range=1h')
+    feed = admin.find(marker='live-feed').elements.pop().feed
+    started = time.monotonic()
+    for i in range(100):  # 100 commits of 10 events, the event loop free in between (as under real ingest)
+        bodies = [{'type': 'log', 'level': 'info', 'message': f'burst {i}'}] * 10
+        events = [prepare_event({'id': str(uuid.uuid4()), **b}, datetime.now(UTC)) for b in bodies]
+        await services().writer.write(seeded['shop'], events)
+    await until(lambda: 'burst 99' in messages(admin))
+    elapsed = time.monotonic() - started
+    assert feed.refresh_count <= elapsed / 1.0 + 2  # at most one refresh per second, not one per commit
+
+
+async def test_custom_date_range_comes_from_the_url(seeded, admin: User):
+    await admin.open('/events?range=custom&start=2020-01-01&end=2020-01-31')
+    assert messages(admin) == set()
+    await admin.should_see('0 events in this range')
+
+
+async def test_event_detail_shows_the_exception_chain(seeded, admin: User):
+    body = error_body('outer failure')
+    body['exception']['chain'] = [{'type': 'KeyError', 'value': "'total'"}]
+    (event_id,) = store_events(seeded['shop'], [body])
+    await admin.open(f'/events/{event_id}')
+    await admin.should_see(marker='exception-cause')
+    await admin.should_see("'total'")

@@ -99,3 +99,20 @@ async def test_password_reset_ends_the_users_sessions(user: User):
     in_db(reset_password, member.id, 'a brand new password')
     await user.open('/')
     await user.should_see('Log in')
+
+
+async def test_admin_pages_refuse_members(user: User):
+    from nicegui import ui
+
+    from pulsekit.pages.layout import page
+
+    @page('/admin-only', 'Admin only', admin=True)
+    async def admin_only() -> None:
+        ui.label('secret admin things')
+
+    in_db(create_user, ADMIN_EMAIL, PASSWORD, 'admin')
+    in_db(create_user, MEMBER_EMAIL, PASSWORD, 'member')
+    await log_in(user, MEMBER_EMAIL)
+    await user.open('/admin-only')
+    await user.should_see('Admins only')
+    await user.should_not_see('secret admin things')

@@ -73,12 +73,14 @@ async def test_admin_adds_resets_and_removes_a_user(admin: User):
     admin.find('Add user').click()
     await admin.should_see('new@example.com can now log in', retries=50)
     assert in_db(authenticate, 'new@example.com', 'initial password') is not None
+    await admin.should_see(marker='reset-new@example.com', retries=50)
     admin.find(marker='reset-new@example.com').click()
     admin.find(marker='reset-password').type('reset password 2')
     admin.find('Set password').click()
     await admin.should_see('sessions have ended', retries=50)
     assert in_db(authenticate, 'new@example.com', 'reset password 2') is not None
     admin.find(marker='remove-new@example.com').click()
+    await admin.should_see(marker='confirm-remove')
     admin.find(marker='confirm-remove').click()
     await until(lambda: in_db(lambda: not UserRow.select().where(UserRow.email == 'new@example.com').exists()))
 

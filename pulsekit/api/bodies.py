@@ -6,18 +6,100 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Callable
 
+import brotli
 import orjson
 from starlette.requests import Request
 
 from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
 
+try:  # Python 3.14+ has zstd in the standard library; before, its official backport (PEP 784)
+    from compression import zstd
+except ImportError:
+    from backports import zstd
+
+
+class _BrotliDecoder:
+    """brotli behind zlib's interface; `output_buffer_limit` (brotli >= 1.2) bounds each call's output."""
+
+    unconsumed_tail = b''
+
+    def __init__(self) -> None:
+        self._decoder = brotli.Decompressor()
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out = self._decoder.process(data, output_buffer_limit=max_length)
+        # Output still pending must be drained with empty input; past max_length the caller refuses anyway.
+        while len(out) < max_length and not self._decoder.can_accept_more_data():
+            out += self._decoder.process(b'', output_buffer_limit=max_length - len(out))
+        return out
+
+    @property
+    def eof(self) -> bool:
+        return self._decoder.is_finished()
+
+
+class _ZstdDecoder:
+    """zstd behind zlib's interface (`max_length` bounds each call's output)."""
+
+    unconsumed_tail = b''
+
+    def __init__(self) -> None:
+        self._decoder = zstd.ZstdDecompressor()
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        out = self._decoder.decompress(data, max_length)
+        while len(out) < max_length and not self._decoder.needs_input and not self._decoder.eof:
+            out += self._decoder.decompress(b'', max_length - len(out))
+        return out
+
+    @property
+    def eof(self) -> bool:
+        return self._decoder.eof
+
+
 # Decoders are factories of objects with .decompress(data, max_length) / .unconsumed_tail,
-# like zlib's; extra encodings (br, zstd) register here.
+# like zlib's; extra encodings register here.
+class _ZlibDecoder:
+    """gzip (several concatenated members too, RFC 1952 §2.2) and deflate, zlib-wrapped (RFC 1950) or raw
+    (RFC 1951): clients disagree on what "deflate" means, so the first two bytes decide."""
+
+    def __init__(self, is_gzip: bool):
+        self.is_gzip = is_gzip
+        self._d = zlib.decompressobj(16 + zlib.MAX_WBITS) if is_gzip else None
+        self._head = b''
+        self.unconsumed_tail = b''
+
+    @property
+    def eof(self) -> bool:
+        return self._d is not None and self._d.eof
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._d is None:
+            data = self._head + data
+            if len(data) < 2:  # too little to tell the two kinds apart yet
+                self._head, self.unconsumed_tail = data, b''
+                return b''
+            has_header = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._d = zlib.decompressobj(zlib.MAX_WBITS if has_header else -zlib.MAX_WBITS)
+        out = self._d.decompress(data, max_length)
+        self.unconsumed_tail = self._d.unconsumed_tail
+        if self.is_gzip and self._d.eof and self._d.unused_data:
+            self.unconsumed_tail = self._d.unused_data  # the next member
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return out
+
+    def flush(self) -> bytes:
+        return self._d.flush() if self._d is not None else b''
+
+
 DECODERS: dict[str, Callable[[], object]] = {
-    'gzip': lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-    'x-gzip': lambda: zlib.decompressobj(16 + zlib.MAX_WBITS),
-    'deflate': lambda: zlib.decompressobj(zlib.MAX_WBITS | 32),  # zlib-wrapped or, via fallback, raw
+    'gzip': lambda: _ZlibDecoder(is_gzip=True),
+    'x-gzip': lambda: _ZlibDecoder(is_gzip=True),
+    'deflate': lambda: _ZlibDecoder(is_gzip=False),
+    'br': _BrotliDecoder,  # sentry-sdk (Python) compresses with brotli whenever the brotli package is installed
+    'zstd': _ZstdDecoder,
 }
+DECODE_ERRORS = (zlib.error, brotli.error, zstd.ZstdError, EOFError)
 
 
 def _too_large(max_bytes: int) -> PayloadTooLarge:
@@ -27,7 +109,8 @@ def _too_large(max_bytes: int) -> PayloadTooLarge:
 async def _decode_stream(chunks: AsyncIterator[bytes], encoding: str, max_bytes: int) -> bytes:
     factory = DECODERS.get(encoding)
     if factory is None:
-        raise UnsupportedMediaType(f'Content-Encoding "{encoding}" is not supported; use gzip or none')
+        supported = ', '.join(DECODERS)
+        raise UnsupportedMediaType(f'Content-Encoding "{encoding}" is not supported; use one of {supported} or none')
     decoder = factory()
     out = bytearray()
     try:
@@ -39,9 +122,11 @@ async def _decode_stream(chunks: AsyncIterator[bytes], encoding: str, max_bytes:
                 if len(out) > max_bytes:
                     raise _too_large(max_bytes)
                 data = decoder.unconsumed_tail
-        if hasattr(decoder, 'flush'):
+        if hasattr(decoder, 'flush') and not decoder.eof:
+            # Skipped at the end of the stream, where it has nothing left to give: like every zlib call it
+            # releases the GIL, and taking it back from a busy writer thread stalls the event loop.
             out += decoder.flush()
-    except zlib.error:
+    except DECODE_ERRORS:
         raise InvalidJson(f'the body is not valid {encoding} data') from None
     if len(out) > max_bytes:
         raise _too_large(max_bytes)

@@ -25,8 +25,12 @@ def key_from_headers(request: Request) -> str | None:
 
 async def authenticate(request: Request, permission: str) -> KeyInfo:
     """The request's key, verified (cache first, the database off the loop on a miss), with `permission`."""
+    return await verify_key(request, key_from_headers(request), permission)
+
+
+async def verify_key(request: Request, raw: str | None, permission: str) -> KeyInfo:
+    """Verify a key found elsewhere than the native headers (e.g. Sentry's X-Sentry-Auth)."""
     keys = services(request).keys
-    raw = key_from_headers(request)
     info = keys.verify_cached(raw)
     if info is None:
         info = await asyncio.to_thread(keys.verify, raw)

@@ -57,6 +57,7 @@ def error_response(exc: PulseKitError) -> Response:
         headers['Retry-After'] = str(retry_after)
     if status == 401:
         headers['WWW-Authenticate'] = 'Bearer realm="pulsekit"'
+    headers.update(getattr(exc, 'headers', None) or {})  # protocol-specific extras, e.g. X-Sentry-Rate-Limits
     return json_response(error_body(code, exc.message, exc.field), status, headers)
 
 

@@ -52,6 +52,7 @@ FRAME_TEXT_FIELDS = {
     'module': MAX_MODULE_CHARS,
 }
 _NAME_RE = re.compile(r'[A-Za-z0-9_.:\-]+')
+_CONTAINERS = (dict, list)
 _CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
 
 
@@ -130,16 +131,24 @@ def parse_timestamp(value: Any, path: str) -> datetime:
 
 
 def _depth(value: Any, limit: int) -> bool:
-    """True when `value` nests deeper than `limit` levels."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+    """True when `value` nests deeper than `limit` levels (a scalar counts as a level).
+
+    Walks containers only, one level at a time: a non-empty container at `limit` has children
+    past it. Visiting every scalar made this the costliest step of validating metadata-rich
+    (e.g. Sentry) events.
+    """
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 1
+    while level:
+        if depth >= limit:
+            return any(level)
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, _CONTAINERS)
+        ]
+        depth += 1
     return False
 
 

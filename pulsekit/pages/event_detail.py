@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from ..config import Settings
-from ..errors import NotFound
-from ..events.queries import get_event, get_issue
+from ..events.browse import event_with_issue
 from ..instance_settings import public_url
 from ..timefmt import absolute_time, relative_time
 from .components.clipboard import copy_button
@@ -16,20 +15,6 @@ from .components.empty import empty_state
 from .components.level import level_badge
 from .components.stacktrace import stacktrace_view
 from .layout import page, preferences, project_name, run
-
-
-def _load(event_id: str, settings: Settings) -> tuple[dict | None, dict | None, str]:
-    try:
-        event = get_event(event_id)
-    except NotFound:
-        return None, None, ''
-    issue = None
-    if event['issue_id'] is not None:
-        try:
-            issue = get_issue(event['issue_id'])
-        except NotFound:
-            issue = None
-    return event, issue, public_url(settings)
 
 
 def _field(label: str, value) -> None:
@@ -42,7 +27,8 @@ def _field(label: str, value) -> None:
 def register(settings: Settings) -> None:
     @page('/events/{event_id}', 'Event')
     async def event_detail_page(event_id: str) -> None:
-        event, issue, base_url = await run(_load, event_id, settings)
+        event, issue = await run(event_with_issue, event_id)
+        base_url = await run(public_url, settings)
         if event is None:
             empty_state('search_off', 'Event not found', f'No event with id {event_id} (it may have expired).')
             return

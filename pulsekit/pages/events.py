@@ -7,24 +7,22 @@ can be bookmarked and shared.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 from nicegui import ui
 
 from ..config import Settings
-from ..events.facets import tag_facets
+from ..events.browse import event_page, filter_choices, has_events
+from ..events.facets import search_suggestions, tag_facets
 from ..events.filters import (
     apply_search,
     event_matches,
     filter_from_params,
     filter_url,
-    is_countable,
     params_from_filter,
 )
-from ..events.queries import EventFilter, list_events
-from ..events.stats import level_counts
+from ..events.queries import EventFilter
 from ..instance_settings import public_url
-from ..models import LEVELS, Event, now_utc, to_millis
+from ..models import LEVELS, to_millis
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state, first_event_snippet
 from .components.level import level_slot_html
@@ -69,40 +67,6 @@ def event_rows(events: list[dict], timezone: str) -> list[dict]:
     return rows
 
 
-def _page_data(f: EventFilter, limit: int, cursor: str | None) -> dict:
-    events, next_cursor = list_events(f, limit, cursor)
-    total = None
-    if is_countable(f):
-        # Open-ended ranges count up to a little past now: clients may send timestamps slightly ahead.
-        until = f.until or now_utc() + timedelta(minutes=10)
-        counts = level_counts(f.project_ids, to_millis(f.since), to_millis(until), f.levels or None)
-        total = sum(counts.values())
-    return {'events': events, 'next_cursor': next_cursor, 'total': total}
-
-
-def _suggestions(project_ids, since_ms) -> list[str]:
-    from ..events.facets import search_suggestions
-
-    return search_suggestions(project_ids, since_ms)
-
-
-def _filter_options() -> dict:
-    """Distinct types, environments and releases among recent events (bounded scan)."""
-    recent = Event.select(Event.type, Event.environment, Event.release).order_by(Event.timestamp.desc()).limit(5000)
-    types, envs, releases = set(), set(), set()
-    for t, env, rel in recent.tuples():
-        types.add(t)
-        if env:
-            envs.add(env)
-        if rel:
-            releases.add(rel)
-    return {'types': sorted(types), 'environments': sorted(envs), 'releases': sorted(releases)}
-
-
-def _has_any_event() -> bool:
-    return Event.select(Event.seq).exists()
-
-
 def register(settings: Settings) -> None:
     @page('/events', 'Events')
     async def events_page() -> None:
@@ -124,8 +88,8 @@ def register(settings: Settings) -> None:
         def with_changes(**changes) -> EventFilter:
             return replace(f, **{'tags': list(f.tags), 'levels': list(f.levels), **changes})
 
-        options = await run(_filter_options)
-        suggestions = await run(_suggestions, f.project_ids, to_millis(time_range.since))
+        options = await run(filter_choices)
+        suggestions = await run(search_suggestions, f.project_ids, to_millis(time_range.since))
 
         # -- title row --------------------------------------------------------------------
         with ui.row().classes('w-full items-center justify-between'):
@@ -210,9 +174,10 @@ def register(settings: Settings) -> None:
                         'flat dense no-caps'
                     )
 
-        if not await run(_has_any_event):
+        first_steps = None
+        if not await run(has_events):
             url = await run(public_url, settings)
-            empty_state(
+            first_steps = empty_state(
                 'sensors',
                 'No events yet',
                 'Send a first event with a project key; it appears here live, without a reload.',
@@ -221,7 +186,7 @@ def register(settings: Settings) -> None:
             )
 
         # -- table and facets -------------------------------------------------------------
-        data = await run(_page_data, f, limit, cursor)
+        data = await run(event_page, f, limit, cursor)
         with ui.row().classes('w-full gap-4 no-wrap items-start'):
             with ui.column().classes('flex-1 min-w-0 gap-2'):
                 with ui.row().classes('w-full items-center justify-between'):
@@ -250,13 +215,16 @@ def register(settings: Settings) -> None:
             with ui.column().classes('w-60 gap-2 shrink-0').mark('facets'):
                 facets_box = ui.column().classes('w-full gap-2')
 
-        def show_summary(total: int | None, shown: int) -> None:
+        def show_summary(total: int | None, shown: int, has_older: bool) -> None:
             if total is None:
-                summary.text = f'{shown} event{"s" * (shown != 1)} shown' + (' (more on older pages)' * bool(cursor))
+                newest = 'Newest ' if not cursor else ''
+                summary.text = f'{newest}{shown} matching event{"s" * (shown != 1)}' + (
+                    ' — more on older pages' if has_older else ''
+                )
             else:
                 summary.text = f'{total:,} event{"s" * (total != 1)} in this range'
 
-        show_summary(data['total'], len(data['events']))
+        show_summary(data['total'], len(data['events']), bool(data['next_cursor']))
 
         async def render_facets() -> None:
             facets = await run(tag_facets, f)
@@ -291,10 +259,12 @@ def register(settings: Settings) -> None:
                 new_badge.text = '↑ New events — show the newest'
                 new_badge.set_visibility(True)
                 return
-            fresh = await run(_page_data, f, limit, None)
+            if first_steps is not None:
+                first_steps.set_visibility(False)  # the first event arrived: the hint has done its job
+            fresh = await run(event_page, f, limit, None)
             table.rows = event_rows(fresh['events'], timezone)
             table.update()
-            show_summary(fresh['total'], len(fresh['events']))
+            show_summary(fresh['total'], len(fresh['events']), bool(fresh['next_cursor']))
             await render_facets()
 
         feed = LiveFeed(refresh, matches=lambda event: event_matches(f, event))

@@ -7,9 +7,10 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from ..config import Settings
+from ..events.browse import has_events
 from ..events.stats import home_summary, resolve_range
 from ..instance_settings import public_url
-from ..models import LEVELS, Event
+from ..models import LEVELS
 from ..timefmt import format_in_zone
 from .components.empty import empty_state, first_event_snippet
 from .components.level import LEVEL_HEX, level_badge
@@ -21,7 +22,8 @@ from .layout import context, page, preferences, project_name, run, selected_proj
 
 def _chart_options(chart: dict, timezone: str) -> dict:
     span = chart['buckets'][-1] - chart['buckets'][0] if len(chart['buckets']) > 1 else 0
-    fmt = '%H:%M' if span < 2 * 86_400_000 else '%b %d'
+    bucket = chart['bucket_ms']
+    fmt = '%H:%M' if span < 2 * 86_400_000 else ('%b %d' if bucket >= 86_400_000 else '%b %d %H:%M')
     short = [format_in_zone(ms, timezone, fmt) for ms in chart['buckets']]
     return {
         'tooltip': {'trigger': 'axis', 'axisPointer': {'type': 'shadow'}},
@@ -41,13 +43,6 @@ def _chart_options(chart: dict, timezone: str) -> dict:
             for level in LEVELS
         ],
     }
-
-
-def _has_any_event(project_ids: list[int] | None) -> bool:
-    query = Event.select(Event.seq)
-    if project_ids is not None:
-        query = query.where(Event.project.in_(project_ids))
-    return query.exists()
 
 
 def register(settings: Settings) -> None:
@@ -74,7 +69,7 @@ def register(settings: Settings) -> None:
                 link=('Create a project →', '/projects'),
             )
             return
-        if not await run(_has_any_event, project_ids):
+        if not await run(has_events, project_ids):
             url = await run(public_url, settings)
             empty_state(
                 'sensors',

@@ -7,11 +7,10 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from ..config import Settings
-from ..errors import NotFound
+from ..events.browse import issue_overview, issue_page
 from ..events.issues import set_issue_status
-from ..events.queries import EventFilter, IssueFilter, get_issue, list_events, list_issues
-from ..events.stats import issue_sparklines
-from ..models import ISSUE_STATUSES, now_utc, to_millis
+from ..events.queries import IssueFilter
+from ..models import ISSUE_STATUSES
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
 from .components.level import LEVEL_HEX, level_badge, level_slot_html
@@ -20,7 +19,7 @@ from .components.stacktrace import stacktrace_view
 from .components.timeago import TIME_SLOT_HTML
 from .events import COLUMNS as EVENT_COLUMNS
 from .events import MESSAGE_SLOT_HTML, event_rows
-from .layout import page, preferences, project_name, run, selected_project_id
+from .layout import page, preferences, project_name, run, selected_project_id, write
 
 SORTS = {'last_seen': 'Last seen', 'first_seen': 'First seen', 'event_count': 'Events'}
 STATUS_LABELS = {'open': 'Open', 'resolved': 'Resolved', 'ignored': 'Ignored', 'all': 'All'}
@@ -49,12 +48,6 @@ FIRST_SLOT_HTML = (
 )
 
 
-def _issue_page(f: IssueFilter, limit: int, cursor: str | None) -> dict:
-    issues, next_cursor = list_issues(f, limit, cursor)
-    lines = issue_sparklines([i['id'] for i in issues], to_millis(now_utc()))
-    return {'issues': issues, 'next_cursor': next_cursor, 'lines': lines}
-
-
 def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -> list[dict]:
     return [
         {
@@ -75,16 +68,6 @@ def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -
     ]
 
 
-def _issue_detail(issue_id: int) -> dict | None:
-    try:
-        issue = get_issue(issue_id)
-    except NotFound:
-        return None
-    events, _ = list_events(EventFilter(issue_id=issue_id), 25)
-    line = issue_sparklines([issue_id], to_millis(now_utc()))[issue_id]
-    return {'issue': issue, 'events': events, 'line': line}
-
-
 def register(settings: Settings) -> None:
     @page('/issues', 'Issues')
     async def issues_page(status: str = 'open', sort: str = 'last_seen', cursor: str | None = None) -> None:
@@ -97,7 +80,7 @@ def register(settings: Settings) -> None:
             sort=sort,
         )
         timezone = preferences()['timezone']
-        data = await run(_issue_page, f, preferences()['page_size'], cursor)
+        data = await run(issue_page, f, preferences()['page_size'], cursor)
 
         def go(**changes) -> None:
             ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **changes}))
@@ -126,7 +109,7 @@ def register(settings: Settings) -> None:
 
             async def bulk(action: str) -> None:
                 ids = [row['id'] for row in table.selected]
-                changed = await run(set_issue_status, ids, action)
+                changed = await write(set_issue_status, ids, action)
                 ui.notify(f'{changed} issue{"s" * (changed != 1)} updated', type='positive')
                 ui.navigate.reload()
 
@@ -167,7 +150,7 @@ def register(settings: Settings) -> None:
 
     @page('/issues/{issue_id}', 'Issue')
     async def issue_detail_page(issue_id: int) -> None:
-        data = await run(_issue_detail, issue_id)
+        data = await run(issue_overview, issue_id)
         if data is None:
             empty_state('search_off', 'Issue not found', f'There is no issue #{issue_id}.')
             return
@@ -175,7 +158,7 @@ def register(settings: Settings) -> None:
         timezone = preferences()['timezone']
 
         async def change(action: str) -> None:
-            await run(set_issue_status, [issue_id], action)
+            await write(set_issue_status, [issue_id], action)
             ui.notify(f'Issue {action}d' if action != 'reopen' else 'Issue reopened', type='positive')
             ui.navigate.reload()
 

@@ -4,7 +4,8 @@
   that requires a session (else it redirects to /login?redirect_to=…), and renders the body inside
   the frame: header with the instance name, project switcher, navigation, dark-mode toggle, user menu.
 - `services()`, `current_user()`, `selected_project_id()`, `preferences()` and `run(fn, *args)`
-  (a DB call off the event loop) work inside any page body or its event handlers.
+  (a DB call off the event loop) work inside any page body or its event handlers; `write(fn, *args)`
+  runs a write on the writer thread, serialised with ingestion (e.g. issue status changes).
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from nicegui import app, ui
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from ..instance_settings import get_setting
-from ..models import Project, User
+from ..models import User
 from ..services import Services
-from ..users import preferences_of, session_user, update_preferences
+from ..users import preferences_of, session_context, update_preferences
 
 T = TypeVar('T')
 
@@ -53,6 +53,11 @@ class PageContext:
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a synchronous (Peewee) call in a worker thread, never blocking the event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def write(fn: Callable[..., T], *args: Any) -> T:
+    """Run a write on the writer thread (serialised with ingestion, one transaction) and await it."""
+    return await asyncio.wrap_future(services().writer.run_task(lambda: fn(*args)))
 
 
 def services() -> Services:
@@ -91,14 +96,6 @@ def is_admin() -> bool:
     return current_user().role == 'admin'
 
 
-def _load_frame_data(user_id: int | None, stamp: str | None) -> tuple[User | None, list[dict], str]:
-    user = session_user(user_id, stamp)
-    if user is None:
-        return None, [], ''
-    projects = [{'id': p.id, 'name': p.name, 'slug': p.slug} for p in Project.select().order_by(Project.name)]
-    return user, projects, get_setting('instance_name')
-
-
 def login_redirect(request: Request) -> RedirectResponse:
     target = request.url.path + (f'?{request.url.query}' if request.url.query else '')
     return RedirectResponse(f'/login?redirect_to={quote(target, safe="")}', status_code=303)
@@ -112,7 +109,7 @@ def page(path: str, title: str, *, admin: bool = False) -> Callable:
 
         async def page_function(request: Request, **path_params: Any):
             storage = app.storage.user
-            user, projects, instance_name = await run(_load_frame_data, storage.get('user_id'), storage.get('stamp'))
+            user, projects, instance_name = await run(session_context, storage.get('user_id'), storage.get('stamp'))
             if user is None:
                 storage.pop('user_id', None)
                 storage.pop('stamp', None)

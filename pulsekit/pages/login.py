@@ -5,12 +5,11 @@ from __future__ import annotations
 from nicegui import app, ui
 from starlette.responses import RedirectResponse
 
-from ..auth import authenticate, has_users
+from ..auth import authenticate
 from ..config import Settings
 from ..errors import PulseKitError
-from ..instance_settings import get_setting
 from ..login_throttle import LoginThrottle
-from ..users import create_first_admin, record_login, session_stamp, session_user
+from ..users import create_first_admin, login_screen_state, record_login, session_stamp, session_user
 from .layout import BRAND_COLOR, PAGE_CSS, run, services
 
 
@@ -29,17 +28,13 @@ def start_session(user) -> None:
     app.storage.user.update(user_id=user.id, stamp=session_stamp(user))
 
 
-def _login_state() -> tuple[bool, str]:
-    return has_users(), get_setting('instance_name')
-
-
 def register(settings: Settings) -> None:
     @ui.page('/login', title='Log in')
     async def login_page(redirect_to: str = '/'):
         storage = app.storage.user
         if await run(session_user, storage.get('user_id'), storage.get('stamp')):
             return RedirectResponse(safe_redirect(redirect_to), status_code=303)
-        users_exist, instance_name = await run(_login_state)
+        users_exist, instance_name = await run(login_screen_state)
         ui.colors(primary=BRAND_COLOR)
         ui.add_css(PAGE_CSS)
         ui.page_title(f'Log in · {instance_name}')

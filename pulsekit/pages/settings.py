@@ -6,7 +6,7 @@ from nicegui import ui
 
 from ..config import Settings
 from ..errors import PulseKitError
-from ..instance_settings import all_settings, set_setting
+from ..instance_settings import all_settings, default_retention_days, set_setting
 from ..timefmt import relative_time
 from ..users import (
     PAGE_SIZES,
@@ -19,7 +19,7 @@ from ..users import (
     timezone_names,
     update_preferences,
 )
-from .layout import context, current_user, is_admin, page, preferences, run
+from .layout import context, current_user, is_admin, page, preferences, run, services
 
 
 def _error(exc: PulseKitError) -> None:
@@ -119,6 +119,8 @@ def register(settings: Settings) -> None:
 
 async def _instance_section() -> None:
     values = await run(all_settings)
+    # The effective default: the admin's value, else PULSEKIT_RETENTION_DAYS (not the built-in 30).
+    values['default_retention_days'] = await run(default_retention_days, services().settings)
     with _section('Instance', 'For everyone on this server. Admins only.'):
         with ui.row().classes('gap-4 items-end'):
             name = (
@@ -243,7 +245,7 @@ async def _users_section(my_id: int) -> None:
                     _error(exc)
                     return
                 email.value = password.value = ''
-                ui.notify(f'{created.email} can now log in', type='positive')
                 await user_list.refresh()
+                ui.notify(f'{created.email} can now log in', type='positive')
 
             ui.button('Add user', icon='person_add', on_click=add).props('unelevated no-caps')

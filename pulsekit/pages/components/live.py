@@ -32,9 +32,11 @@ class LiveFeed:
         self.pending: list[dict] = []  # the newest matching event summaries since the last refresh (bounded)
         self.pending_count = 0
         self._running = False
+        self.refresh_count = 0
         unsubscribe = services().bus.subscribe(self._on_commit, loop=asyncio.get_running_loop())
         ui.context.client.on_delete(unsubscribe)
-        self.timer = ui.timer(interval_s, self._tick)
+        self.timer = ui.timer(interval_s, self._tick).mark('live-feed')
+        self.timer.feed = self  # type: ignore[attr-defined]  (tests read refresh_count)
 
     def _on_commit(self, summary: CommitSummary) -> None:
         matching = [e for e in summary.events if self.matches(e)]
@@ -50,6 +52,7 @@ class LiveFeed:
             return
         events, self.pending, self.pending_count = self.pending, [], 0
         self._running = True
+        self.refresh_count += 1
         try:
             result = self.on_refresh(events)
             if asyncio.iscoroutine(result):

@@ -53,30 +53,39 @@ def _frame_title(frame: dict) -> str:
 
 
 def stacktrace_view(stacktrace: dict | None, exception: dict | None = None) -> None:
-    """Render a stacktrace (frames stored oldest first, shown newest first)."""
+    """Render a stacktrace (frames stored oldest first, shown newest first), then the exception's chain."""
     ui.add_css(SOURCE_CSS, shared=True)
-    frames = list((stacktrace or {}).get('frames') or [])
-    if exception and (exception.get('type') or exception.get('value')):
+    exception = exception or {}
+    if exception.get('type') or exception.get('value'):
         with ui.row().classes('items-baseline gap-2'):
             ui.label(exception.get('type') or 'Exception').classes('font-semibold text-negative pk-mono')
             ui.label(exception.get('value') or '').classes('pk-mono break-all')
+    _frames(stacktrace)
+    for cause in exception.get('chain') or []:
+        with ui.column().classes('w-full gap-1 mt-3 pl-3 border-l-2 border-gray-400/30').mark('exception-cause'):
+            with ui.row().classes('items-baseline gap-2'):
+                ui.label('caused by').classes('pk-muted text-xs uppercase')
+                ui.label(cause.get('type') or 'Exception').classes('font-semibold pk-mono')
+                ui.label(cause.get('value') or '').classes('pk-mono break-all')
+            if cause.get('stacktrace'):
+                _frames(cause['stacktrace'])
+
+
+def _frames(stacktrace: dict | None) -> None:
+    frames = list((stacktrace or {}).get('frames') or [])
     if not frames:
         ui.label('No stacktrace was sent with this event.').classes('pk-muted')
         return
-    newest_first = list(reversed(frames))
     with ui.column().classes('w-full gap-1').mark('stacktrace'):
-        for index, frame in enumerate(newest_first):
+        for index, frame in enumerate(reversed(frames)):
             in_app = bool(frame.get('in_app'))
-            title = _frame_title(frame)
-            expansion = ui.expansion(title, value=(in_app and index == 0) or (in_app and index < 3)).classes(
+            # The newest in-app frames are open (that is where the bug usually is); library frames fold away.
+            expansion = ui.expansion(_frame_title(frame), value=in_app and index < 3).classes(
                 'w-full pk-card ' + ('pk-inapp' if in_app else 'opacity-80')
             )
             expansion.props('dense header-class="pk-mono text-sm"')
+            expansion.props('icon=code' if in_app else 'icon=inventory_2 caption="library"')
             with expansion:
-                if in_app:
-                    expansion.props('icon=code')
-                else:
-                    expansion.props('icon=inventory_2 caption="library"')
                 html = source_html(frame)
                 if html:
                     ui.html(html, sanitize=False).classes('pk-src w-full')

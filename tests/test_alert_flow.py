@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pulsekit.alerts import signing
+from pulsekit.alerts import catchup, signing
 from pulsekit.alerts.engine import AlertEngine
 from pulsekit.alerts.rules import create_rule, get_rule
 from pulsekit.config import Settings
@@ -223,7 +223,9 @@ async def test_webhooks_to_private_addresses_are_refused_at_send_time(settings, 
 async def test_events_committed_just_before_a_crash_are_evaluated_after_the_restart(settings, receiver):
     async with alert_instance(settings) as h:
         rule = await h.run(new_rule, h, 'new_error', {}, receiver.url)
-        await h.engine.catch_up()  # the watermark exists (set at the first start)
+        await h.engine.wait_caught_up()
+        await h.engine.checkpoint()  # the first checkpoint stores the watermark
+        assert await h.run(catchup.load_watermark) == 0
         await h.engine.stop()  # the process "dies": nothing evaluates what comes next
         await h.ingest(error('lost in the crash'))
         await asyncio.sleep(0.2)

@@ -38,6 +38,7 @@ class AlertEngine:
         self._unsubscribe = None
         self._seq_seen_before: int | None = None  # max event seq read at the previous checkpoint
         self._catch_up_task: asyncio.Task | None = None
+        self._seq_saved: int | None = None  # the watermark last written (no write while nothing changes)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, scheduler=None) -> None:
@@ -100,8 +101,9 @@ class AlertEngine:
         try:
             watermark = await asyncio.to_thread(catchup.load_watermark)
             if watermark is None:
-                latest = await asyncio.to_thread(catchup.max_event_seq)
-                await asyncio.wrap_future(self.services.writer.run_task(lambda: catchup.save_watermark(latest)))
+                # First start with alerting: nothing to catch up on; the first checkpoint stores the watermark
+                # (no write at start-up, when the first pages and requests are busy with their own).
+                self._seq_seen_before = await asyncio.to_thread(catchup.max_event_seq)
                 return 0
             fired: list[int] = []
             evaluated = 0
@@ -114,12 +116,18 @@ class AlertEngine:
                 await asyncio.wrap_future(self.services.writer.run_task(lambda s=last_seq: catchup.save_watermark(s)))
                 evaluated += len(summary.events)
                 watermark = last_seq
+            self._seq_saved = watermark
             if evaluated:
                 log.info('re-evaluated %d events committed before the restart: %d firing(s)', evaluated, len(fired))
             return len(fired)
         except Exception:
             log.exception('re-evaluating events after a restart failed')
             return 0
+
+    async def wait_caught_up(self) -> None:
+        """Wait for the start-up catch-up to finish (tests, and anything that needs a settled state)."""
+        if self._catch_up_task is not None:
+            await asyncio.shield(self._catch_up_task)
 
     async def checkpoint(self) -> None:
         """Persist the watermark: every event stored before the previous checkpoint has been published
@@ -129,8 +137,9 @@ class AlertEngine:
                 return
             latest = await asyncio.to_thread(catchup.max_event_seq)
             previous, self._seq_seen_before = self._seq_seen_before, latest
-            if previous is not None and self.is_idle:
+            if previous is not None and previous != self._seq_saved and self.is_idle:
                 await asyncio.wrap_future(self.services.writer.run_task(lambda: catchup.save_watermark(previous)))
+                self._seq_saved = previous
         except Exception:
             log.exception('saving the alert evaluation watermark failed')
 

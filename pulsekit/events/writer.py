@@ -308,38 +308,71 @@ class Writer:
         return found
 
     def _upsert_issues(self, events: list[tuple[int, dict]], out: _Outcome) -> dict[tuple[int, str], int]:
-        """One lookup and one insert-or-update per distinct (project, fingerprint) of the group."""
+        """One SELECT for the group's issues, then one UPDATE per known and one INSERT per new issue.
+
+        Plain SQL: with a few dozen distinct fingerprints per commit, building ORM queries cost
+        the writer more than SQLite's own work.
+        """
         by_fingerprint: dict[tuple[int, str], list[dict]] = {}
         for project_id, event in events:
             if event.get('_fingerprint'):
                 by_fingerprint.setdefault((project_id, event['_fingerprint']), []).append(event)
+        if not by_fingerprint:
+            return {}
+        known = self._known_issues(by_fingerprint)
         issue_ids: dict[tuple[int, str], int] = {}
-        for (project_id, fingerprint), group in by_fingerprint.items():
+        updates = []
+        for key, group in by_fingerprint.items():
             first = min(e['timestamp'] for e in group)
             last = max(e['timestamp'] for e in group)
             level = max((e['level'] for e in group), key=LEVEL_RANK.__getitem__)
-            issue = Issue.get_or_none((Issue.project == project_id) & (Issue.fingerprint == fingerprint))
-            if issue is None:
+            row = known.get(key)
+            if row is None:
                 sample = group[-1]
                 issue = Issue.create(
-                    project=project_id, fingerprint=fingerprint, title=sample['_title'], culprit=sample['_culprit'],
+                    project=key[0], fingerprint=key[1], title=sample['_title'], culprit=sample['_culprit'],
                     level=level, status='open', first_seen=first, last_seen=last, event_count=len(group),
                 )  # fmt: skip
                 out.new_issues.append(issue.id)
-            else:
-                changes = {
-                    Issue.event_count: Issue.event_count + len(group),
-                    Issue.last_seen: max(last, _millis(issue.last_seen)),
-                    Issue.first_seen: min(first, _millis(issue.first_seen)),
-                }
-                if LEVEL_RANK[level] > LEVEL_RANK.get(issue.level, 0):
-                    changes[Issue.level] = level
-                if issue.status == 'resolved':
-                    changes.update({Issue.status: 'open', Issue.is_regression: True, Issue.resolved_at: None})
-                    out.regressed.append(issue.id)
-                Issue.update(changes).where(Issue.id == issue.id).execute()
-            issue_ids[(project_id, fingerprint)] = issue.id
+                issue_ids[key] = issue.id
+                continue
+            issue_id, old_level, status, is_regression, resolved_at, old_first, old_last = row
+            if LEVEL_RANK[level] <= LEVEL_RANK.get(old_level, 0):
+                level = old_level
+            if status == 'resolved':  # it came back: reopen and flag the regression
+                status, is_regression, resolved_at = 'open', True, None
+                out.regressed.append(issue_id)
+            updates.append(
+                (len(group), min(first, old_first), max(last, old_last), level, status, is_regression, resolved_at,
+                 issue_id)
+            )  # fmt: skip
+            issue_ids[key] = issue_id
+        if updates:
+            p = self.db.param
+            self.db.cursor().executemany(
+                f'UPDATE issues SET event_count = event_count + {p}, first_seen = {p}, last_seen = {p}, level = {p}, '
+                f'status = {p}, is_regression = {p}, resolved_at = {p} WHERE id = {p}',
+                updates,
+            )
         return issue_ids
+
+    def _known_issues(self, by_fingerprint: dict[tuple[int, str], list]) -> dict[tuple[int, str], tuple]:
+        fingerprints_by_project: dict[int, list[str]] = {}
+        for project_id, fingerprint in by_fingerprint:
+            fingerprints_by_project.setdefault(project_id, []).append(fingerprint)
+        known = {}
+        p = self.db.param
+        for project_id, fingerprints in fingerprints_by_project.items():
+            for start in range(0, len(fingerprints), 500):
+                chunk = fingerprints[start : start + 500]
+                cursor = self.db.execute_sql(
+                    'SELECT fingerprint, id, level, status, is_regression, resolved_at, first_seen, last_seen '
+                    f'FROM issues WHERE project_id = {p} AND fingerprint IN ({", ".join([p] * len(chunk))})',
+                    [project_id, *chunk],
+                )
+                for fingerprint, *rest in cursor.fetchall():
+                    known[(project_id, fingerprint)] = tuple(rest)
+        return known
 
     def _row(self, project_id: int, event: dict, issue_id: int | None) -> tuple:
         exception = event['exception']
@@ -359,10 +392,6 @@ class Writer:
             'release': event['release'], 'tags': event['tags'] or {}, 'timestamp': event['timestamp'],
             'exception_type': (event['exception'] or {}).get('type'),
         }  # fmt: skip
-
-
-def _millis(value) -> int:
-    return value if isinstance(value, int) else int(value.timestamp() * 1000)
 
 
 def _resolve_async(jobs: list[_Job]) -> None:

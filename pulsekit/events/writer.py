@@ -52,6 +52,10 @@ class _Job:
     size: int = field(default=1)
 
 
+class _AlreadyStored(Exception):
+    """Some events of an optimistic insert were stored before: redo the group with the id lookup."""
+
+
 @dataclass
 class _Outcome:
     """What a commit stored, for the bus."""
@@ -242,9 +246,23 @@ class Writer:
 
     # -- storing events --------------------------------------------------------------------
     def _store(self, jobs: list[_Job], out: _Outcome) -> list[list[str]]:
-        """Insert the jobs' events that are not stored yet and update their issues; returns each job's ids."""
-        ids = [e['id'].hex for job in jobs for e in job.events]
-        seen = self._existing_ids(ids)
+        """Insert the jobs' events that are not stored yet and update their issues; returns each job's ids.
+
+        Optimistic first: retried (already stored) events are rare, so the events are inserted without
+        looking their ids up; only when the INSERT reports fewer new rows than sent is that attempt rolled
+        back and redone with the lookup, so counters never include an event twice.
+        """
+        try:
+            with self.db.atomic():  # a savepoint to roll back to
+                attempt = _Outcome()
+                result = self._store_events(jobs, attempt, look_up_ids=False)
+        except _AlreadyStored:
+            return self._store_events(jobs, out, look_up_ids=True)
+        out.extend(attempt)
+        return result
+
+    def _store_events(self, jobs: list[_Job], out: _Outcome, *, look_up_ids: bool) -> list[list[str]]:
+        seen = self._existing_ids([e['id'].hex for job in jobs for e in job.events]) if look_up_ids else set()
         fresh: list[tuple[int, dict]] = []
         for job in jobs:
             for event in job.events:
@@ -255,17 +273,19 @@ class Writer:
         issue_ids = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
-            self._insert_rows(rows)
+            if self._insert_rows(rows) != len(rows):
+                raise _AlreadyStored
             self._count(fresh)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
 
-    def _insert_rows(self, rows: list[tuple]) -> None:
+    def _insert_rows(self, rows: list[tuple]) -> int:
         # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
         # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
         # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
         row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
         cursor = self.db.cursor()
+        inserted = 0
         for start in range(0, len(rows), INSERT_CHUNK_ROWS):
             chunk = rows[start : start + INSERT_CHUNK_ROWS]
             sql = (
@@ -274,6 +294,8 @@ class Writer:
             )
             with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
                 cursor.execute(sql, [value for row in chunk for value in row])
+            inserted += cursor.rowcount
+        return inserted
 
     def _count(self, fresh: list[tuple[int, dict]]) -> None:
         """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""

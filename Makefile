@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench bench-dashboard bench-alerts demo
+.PHONY: run test install lint format bench bench-dashboard bench-sentry bench-alerts demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py
 
 ## Load 1,000,000 events and time the dashboard's queries (events page, search, facets, home)
+bench-sentry: install
+	$(BIN)/python benchmarks/sentry.py
+
 bench-dashboard: install
 	$(BIN)/python benchmarks/dashboard.py
 

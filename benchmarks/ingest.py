@@ -400,6 +400,11 @@ class WrkResult:
     def events_per_s(self) -> float:
         return self.accepted * self.batch / self.seconds
 
+    @property
+    def per_cpu_s(self) -> float:
+        """Events (requests, for the no-op single phase) per second of server CPU; 0 when not sampled."""
+        return self.events_per_s / self.cpu_cores if self.cpu_cores else 0.0
+
     def latency_ms(self, key: str) -> float:
         return self.raw['latency_us'][key] / 1000
 
@@ -758,12 +763,14 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
         db.execute('COMMIT')
         inserted += per_tx
     elapsed = time.perf_counter() - start
-    other = max(0.0, (machine_busy_s() - busy0) - (own_cpu_s() - own0)) / elapsed
+    own = own_cpu_s() - own0
+    other = max(0.0, (machine_busy_s() - busy0) - own) / elapsed
     db.close()
     return {
         'rows': inserted,
         'seconds': elapsed,
         'rows_per_s': inserted / elapsed,
+        'rows_per_cpu_s': inserted / own if own > 0 else 0.0,
         'source': sample.source,
         'other_processes_cores': other,
     }
@@ -814,6 +821,16 @@ def build_rows(r: dict[str, Any]) -> list[Row]:
                 judge(ratio >= TARGET_SINGLE_RATIO),
             )
         )
+        if real_s.per_cpu_s and noop_s.per_cpu_s:
+            rows.append(
+                Row(
+                    '    the same per server CPU-second',
+                    fmt_rate(real_s.per_cpu_s, 'ev/cpu-s'),
+                    fmt_rate(noop_s.per_cpu_s, 'req/cpu-s no-op'),
+                    f'{real_s.per_cpu_s / noop_s.per_cpu_s:.0%}',
+                    'info',
+                )
+            )
     elif noop_s:
         rows.append(Row(f'(a) no-op ceiling, {noop_s.connections} conn', fmt_rate(noop_s.requests_per_s, 'req/s')))
     if real_b and ceiling:
@@ -828,6 +845,16 @@ def build_rows(r: dict[str, Any]) -> list[Row]:
                 judge(ratio >= TARGET_BATCH_RATIO),
             )
         )
+        if real_b.per_cpu_s and ceiling['rows_per_cpu_s']:
+            rows.append(
+                Row(
+                    '    the same per CPU-second',
+                    fmt_rate(real_b.per_cpu_s, 'ev/cpu-s'),
+                    fmt_rate(ceiling['rows_per_cpu_s'], 'rows/cpu-s sqlite3'),
+                    f'{real_b.per_cpu_s / ceiling["rows_per_cpu_s"]:.0%}',
+                    'info',
+                )
+            )
     elif ceiling:
         rows.append(Row('(b) sqlite3 executemany ceiling', fmt_rate(ceiling['rows_per_s'], 'rows/s')))
     if real_b and noop_b:
@@ -923,11 +950,10 @@ def print_counts(results: list[WrkResult], checks: list[Verification]) -> None:
         )
         load = res.load_cores
         if 'server' in load:
-            per_cpu_s = res.events_per_s / load['server'] if load['server'] else 0.0
             print(
                 f'  {"":<12} CPU in cores: server {load["server"]:.2f}, wrk {load["wrk"]:.2f},'
                 f' other processes {load["other"]:.2f} (machine {load["machine"]:.2f} of {os.cpu_count()});'
-                f' {per_cpu_s:,.0f} events per server CPU-second'
+                f' {res.per_cpu_s:,.0f} events per server CPU-second'
             )
     for v in checks:
         status = 'ok' if v.ok else 'MISMATCH'
@@ -954,7 +980,7 @@ def to_json(r: dict[str, Any], rows: list[Row], checks: list[Verification], args
             'latency_ms': {k: v / 1000 for k, v in res.raw['latency_us'].items()},
             'rss_peak_mb': mb(res.rss_peak_kb),
             'cpu_cores': res.load_cores,
-            'events_per_server_cpu_s': res.events_per_s / res.cpu_cores if res.cpu_cores else None,
+            'events_per_server_cpu_s': res.per_cpu_s or None,
             'wrk': raw,
         }
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cache
 
 from .auth import ROLES, create_user, hash_password, validate_password, verify_password
+from .db import is_sqlite
 from .errors import Conflict, InvalidField, NotFound, PermissionDenied
 from .models import Project, User, database_proxy, now_utc
 
@@ -38,7 +39,8 @@ def session_user(user_id: int | None, stamp: str | None) -> User | None:
 
 def create_first_admin(email: str, password: str, *, now: datetime | None = None) -> User:
     """The one-time setup: create the admin, refused once any user exists."""
-    with database_proxy.atomic():
+    # IMMEDIATE takes SQLite's write lock before the check: two setup forms sent at once cannot both win.
+    with database_proxy.atomic('IMMEDIATE') if is_sqlite(database_proxy) else database_proxy.atomic():
         if User.select().exists():
             raise Conflict('the instance is set up already; log in instead', 'email')
         return create_user(email, password, role='admin', now=now)

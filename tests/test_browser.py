@@ -12,6 +12,7 @@ import httpx
 import playwright.sync_api as playwright_api
 import pytest
 
+from .dashboard import error_body
 from .server import ServerProcess, create_project_and_key, pulsekit_cli
 
 CHROMIUM = Path('/usr/bin/chromium')
@@ -53,31 +54,8 @@ def log_in(page, url: str) -> None:
 
 
 def error_event(message: str, **extra) -> dict:
-    return {
-        'id': str(uuid.uuid4()),
-        'type': 'error',
-        'level': 'error',
-        'message': message,
-        'exception': {'type': 'ZeroDivisionError', 'value': message},
-        'stacktrace': {
-            'frames': [
-                {'filename': 'lib/http.py', 'function': 'dispatch', 'lineno': 88, 'in_app': False},
-                {
-                    'filename': 'app/billing.py',
-                    'function': 'ratio',
-                    'lineno': 40,
-                    'in_app': True,
-                    'pre_context': ['def ratio(a, b):', '    """Share of a in b."""'],
-                    'context_line': '    return a / b',
-                    'post_context': ['', 'def other():'],
-                },
-            ]
-        },
-        'environment': 'production',
-        'release': 'shop@2.4.1',
-        'tags': {'region': 'eu-west'},
-        **extra,
-    }
+    """An error with a failing in-app frame and source context, with a fresh id."""
+    return error_body(message, **{'id': str(uuid.uuid4()), 'tags': {'region': 'eu-west'}, **extra})
 
 
 def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):

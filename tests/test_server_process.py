@@ -1,5 +1,6 @@
 """The real server as a subprocess: durability on SIGKILL, clean SIGTERM, limits over real HTTP."""
 
+import contextlib
 import gzip
 import socket
 import sqlite3
@@ -48,27 +49,32 @@ def send_until(server: ServerProcess, key: str, stop: threading.Event, acked: li
                     acked.extend(response.json()['ids'])
 
 
-def test_every_acknowledged_event_survives_kill_9(tmp_path):
-    data_dir = tmp_path / 'data'
-    _, key = create_project_and_key(data_dir)
-    server = ServerProcess(data_dir).start()
+@contextlib.contextmanager
+def under_load(server: ServerProcess, key: str, acked_at_least: int):
+    """Senders post batches until the block ends; yields once `acked_at_least` events were acknowledged."""
     acked: list[str] = []
     lock, stop = threading.Lock(), threading.Event()
-    threads = [
-        threading.Thread(target=send_until, args=(server, key['key'], stop, acked, lock)) for _ in range(SENDERS)
-    ]
+    threads = [threading.Thread(target=send_until, args=(server, key, stop, acked, lock)) for _ in range(SENDERS)]
     try:
         for t in threads:
             t.start()
         deadline = time.monotonic() + MAX_SEND_S
-        while len(acked) < 2000 and time.monotonic() < deadline:
+        while len(acked) < acked_at_least and time.monotonic() < deadline:
             time.sleep(0.01)
-        server.kill()  # mid-stream: requests are in flight and the last 202s just went out
+        yield acked
     finally:
         stop.set()
         server.kill()
         for t in threads:
             t.join(15)
+
+
+def test_every_acknowledged_event_survives_kill_9(tmp_path):
+    data_dir = tmp_path / 'data'
+    _, key = create_project_and_key(data_dir)
+    server = ServerProcess(data_dir).start()
+    with under_load(server, key['key'], acked_at_least=2000) as acked:
+        server.kill()  # mid-stream: requests are in flight and the last 202s just went out
     assert len(acked) >= 2000
 
     with ServerProcess(data_dir) as restarted:
@@ -92,26 +98,11 @@ def test_sigterm_drains_the_writer_and_exits_cleanly(tmp_path):
     data_dir = tmp_path / 'data'
     _, key = create_project_and_key(data_dir)
     server = ServerProcess(data_dir).start()
-    acked: list[str] = []
-    lock, stop = threading.Lock(), threading.Event()
-    threads = [
-        threading.Thread(target=send_until, args=(server, key['key'], stop, acked, lock)) for _ in range(SENDERS)
-    ]
-    try:
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + MAX_SEND_S
-        while len(acked) < 500 and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with under_load(server, key['key'], acked_at_least=500) as acked:
         exit_code = server.terminate()
-    finally:
-        stop.set()
-        server.kill()
-        for t in threads:
-            t.join(15)
     # uvicorn re-raises SIGTERM after its graceful shutdown, so the exit status is the signal's.
     assert exit_code in (0, -15)
-    assert set(acked) <= stored_ids(data_dir)
+    assert acked and set(acked) <= stored_ids(data_dir)
     log = server.log()
     assert 'shutdown complete: writer drained (0 events queued)' in log
     assert 'Traceback' not in log and 'did not drain' not in log

@@ -52,6 +52,10 @@ class _Job:
     size: int = field(default=1)
 
 
+class _AlreadyStored(Exception):
+    """Some events of an optimistic insert were stored before: redo the group with the id lookup."""
+
+
 @dataclass
 class _Outcome:
     """What a commit stored, for the bus."""
@@ -242,9 +246,23 @@ class Writer:
 
     # -- storing events --------------------------------------------------------------------
     def _store(self, jobs: list[_Job], out: _Outcome) -> list[list[str]]:
-        """Insert the jobs' events that are not stored yet and update their issues; returns each job's ids."""
-        ids = [e['id'].hex for job in jobs for e in job.events]
-        seen = self._existing_ids(ids)
+        """Insert the jobs' events that are not stored yet and update their issues; returns each job's ids.
+
+        Optimistic first: retried (already stored) events are rare, so the events are inserted without
+        looking their ids up; only when the INSERT reports fewer new rows than sent is that attempt rolled
+        back and redone with the lookup, so counters never include an event twice.
+        """
+        try:
+            with self.db.atomic():  # a savepoint to roll back to
+                attempt = _Outcome()
+                result = self._store_events(jobs, attempt, look_up_ids=False)
+        except _AlreadyStored:
+            return self._store_events(jobs, out, look_up_ids=True)
+        out.extend(attempt)
+        return result
+
+    def _store_events(self, jobs: list[_Job], out: _Outcome, *, look_up_ids: bool) -> list[list[str]]:
+        seen = self._existing_ids([e['id'].hex for job in jobs for e in job.events]) if look_up_ids else set()
         fresh: list[tuple[int, dict]] = []
         for job in jobs:
             for event in job.events:
@@ -255,17 +273,19 @@ class Writer:
         issue_ids = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
-            self._insert_rows(rows)
+            if self._insert_rows(rows) != len(rows):
+                raise _AlreadyStored
             self._count(fresh)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
 
-    def _insert_rows(self, rows: list[tuple]) -> None:
+    def _insert_rows(self, rows: list[tuple]) -> int:
         # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
         # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
         # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
         row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
         cursor = self.db.cursor()
+        inserted = 0
         for start in range(0, len(rows), INSERT_CHUNK_ROWS):
             chunk = rows[start : start + INSERT_CHUNK_ROWS]
             sql = (
@@ -274,6 +294,8 @@ class Writer:
             )
             with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
                 cursor.execute(sql, [value for row in chunk for value in row])
+            inserted += cursor.rowcount
+        return inserted
 
     def _count(self, fresh: list[tuple[int, dict]]) -> None:
         """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""
@@ -308,38 +330,71 @@ class Writer:
         return found
 
     def _upsert_issues(self, events: list[tuple[int, dict]], out: _Outcome) -> dict[tuple[int, str], int]:
-        """One lookup and one insert-or-update per distinct (project, fingerprint) of the group."""
+        """One SELECT for the group's issues, then one UPDATE per known and one INSERT per new issue.
+
+        Plain SQL: with a few dozen distinct fingerprints per commit, building ORM queries cost
+        the writer more than SQLite's own work.
+        """
         by_fingerprint: dict[tuple[int, str], list[dict]] = {}
         for project_id, event in events:
             if event.get('_fingerprint'):
                 by_fingerprint.setdefault((project_id, event['_fingerprint']), []).append(event)
+        if not by_fingerprint:
+            return {}
+        known = self._known_issues(by_fingerprint)
         issue_ids: dict[tuple[int, str], int] = {}
-        for (project_id, fingerprint), group in by_fingerprint.items():
+        updates = []
+        for key, group in by_fingerprint.items():
             first = min(e['timestamp'] for e in group)
             last = max(e['timestamp'] for e in group)
             level = max((e['level'] for e in group), key=LEVEL_RANK.__getitem__)
-            issue = Issue.get_or_none((Issue.project == project_id) & (Issue.fingerprint == fingerprint))
-            if issue is None:
+            row = known.get(key)
+            if row is None:
                 sample = group[-1]
                 issue = Issue.create(
-                    project=project_id, fingerprint=fingerprint, title=sample['_title'], culprit=sample['_culprit'],
+                    project=key[0], fingerprint=key[1], title=sample['_title'], culprit=sample['_culprit'],
                     level=level, status='open', first_seen=first, last_seen=last, event_count=len(group),
                 )  # fmt: skip
                 out.new_issues.append(issue.id)
-            else:
-                changes = {
-                    Issue.event_count: Issue.event_count + len(group),
-                    Issue.last_seen: max(last, _millis(issue.last_seen)),
-                    Issue.first_seen: min(first, _millis(issue.first_seen)),
-                }
-                if LEVEL_RANK[level] > LEVEL_RANK.get(issue.level, 0):
-                    changes[Issue.level] = level
-                if issue.status == 'resolved':
-                    changes.update({Issue.status: 'open', Issue.is_regression: True, Issue.resolved_at: None})
-                    out.regressed.append(issue.id)
-                Issue.update(changes).where(Issue.id == issue.id).execute()
-            issue_ids[(project_id, fingerprint)] = issue.id
+                issue_ids[key] = issue.id
+                continue
+            issue_id, old_level, status, is_regression, resolved_at, old_first, old_last = row
+            if LEVEL_RANK[level] <= LEVEL_RANK.get(old_level, 0):
+                level = old_level
+            if status == 'resolved':  # it came back: reopen and flag the regression
+                status, is_regression, resolved_at = 'open', True, None
+                out.regressed.append(issue_id)
+            updates.append(
+                (len(group), min(first, old_first), max(last, old_last), level, status, is_regression, resolved_at,
+                 issue_id)
+            )  # fmt: skip
+            issue_ids[key] = issue_id
+        if updates:
+            p = self.db.param
+            self.db.cursor().executemany(
+                f'UPDATE issues SET event_count = event_count + {p}, first_seen = {p}, last_seen = {p}, level = {p}, '
+                f'status = {p}, is_regression = {p}, resolved_at = {p} WHERE id = {p}',
+                updates,
+            )
         return issue_ids
+
+    def _known_issues(self, by_fingerprint: dict[tuple[int, str], list]) -> dict[tuple[int, str], tuple]:
+        fingerprints_by_project: dict[int, list[str]] = {}
+        for project_id, fingerprint in by_fingerprint:
+            fingerprints_by_project.setdefault(project_id, []).append(fingerprint)
+        known = {}
+        p = self.db.param
+        for project_id, fingerprints in fingerprints_by_project.items():
+            for start in range(0, len(fingerprints), 500):
+                chunk = fingerprints[start : start + 500]
+                cursor = self.db.execute_sql(
+                    'SELECT fingerprint, id, level, status, is_regression, resolved_at, first_seen, last_seen '
+                    f'FROM issues WHERE project_id = {p} AND fingerprint IN ({", ".join([p] * len(chunk))})',
+                    [project_id, *chunk],
+                )
+                for fingerprint, *rest in cursor.fetchall():
+                    known[(project_id, fingerprint)] = tuple(rest)
+        return known
 
     def _row(self, project_id: int, event: dict, issue_id: int | None) -> tuple:
         exception = event['exception']
@@ -359,10 +414,6 @@ class Writer:
             'release': event['release'], 'tags': event['tags'] or {}, 'timestamp': event['timestamp'],
             'exception_type': (event['exception'] or {}).get('type'),
         }  # fmt: skip
-
-
-def _millis(value) -> int:
-    return value if isinstance(value, int) else int(value.timestamp() * 1000)
 
 
 def _resolve_async(jobs: list[_Job]) -> None:

@@ -49,13 +49,18 @@ def test_created_key_copied_from_a_snippet_sends_an_event_that_appears_live(tmp_
         page.get_by_role('button', name='Create key').click()
         page.get_by_text('it is shown only this once').wait_for()
         page.get_by_role('tab', name='curl').click()
-        page.locator('.nicegui-code-copy:visible').last.click()  # the copy button of the curl snippet
+        # The copy button of the curl snippet itself (during the tab switch another snippet is still visible).
+        copy_curl = page.locator('.nicegui-code', has_text='curl -X POST').locator('.nicegui-code-copy')
         copied = ''
-        for _ in range(50):  # the copy button writes the clipboard asynchronously: wait for it, bounded
-            copied = page.evaluate('navigator.clipboard.readText()')
+        for _ in range(3):  # the clipboard is written asynchronously: click, then wait for it, bounded
+            copy_curl.click()
+            for _ in range(20):
+                copied = page.evaluate('navigator.clipboard.readText()')
+                if 'X-PulseKit-Key' in copied:
+                    break
+                page.wait_for_timeout(100)
             if 'X-PulseKit-Key' in copied:
                 break
-            page.wait_for_timeout(100)
         key = re.search(r'X-PulseKit-Key: (pk_[\w-]+)', copied).group(1)
         assert f'{server.url}/api/v1/events' in copied
 

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -18,8 +13,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
-
 from pulsekit.alerts.engine import AlertEngine
 from pulsekit.config import Settings
 from pulsekit.events.ingest import prepare_batch
@@ -27,6 +20,9 @@ from pulsekit.instance_settings import set_setting
 from pulsekit.models import Project, now_utc
 from pulsekit.projects import create_project
 from pulsekit.services import Services, start_services
+
+from . import server
+from .server import pulsekit_cli
 
 WAIT_S = 10.0  # every wait in these tests is bounded by this
 
@@ -133,68 +129,12 @@ async def alert_instance(settings: Settings, *, allow_private: bool = True) -> A
 
 
 # -- a real server process -------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def cli(data_dir: Path, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, '-m', 'pulsekit.cli', *args, '--data-dir', str(data_dir), '--json'],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return json.loads(out.stdout)
+    return json.loads(pulsekit_cli(data_dir, *args, '--json').stdout)
 
 
-class ServerProcess:
-    """`pulsekit serve` on a free 127.0.0.1 port; always stopped by its owner (context manager)."""
-
-    def __init__(self, data_dir: Path, env: dict | None = None, port: int | None = None):
-        self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
-        self.env = {**os.environ, **(env or {})}
-        self.proc: subprocess.Popen | None = None
-        self.log_path = data_dir / 'server.log'
-
-    def start(self, timeout_s: float = 30.0) -> ServerProcess:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open('ab') as log:
-            command = [sys.executable, '-m', 'pulsekit.cli', 'serve', '--port', str(self.port)]
-            command += ['--data-dir', str(self.data_dir)]
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f'server exited with {self.proc.returncode}:\n{self.log()}')
-            try:
-                if httpx.get(f'{self.url}/api/v1/health', timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        raise RuntimeError(f'server did not become healthy in {timeout_s}s:\n{self.log()}')
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors='replace') if self.log_path.exists() else ''
-
-    def terminate(self, timeout_s: float = 20.0) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
+class ServerProcess(server.ServerProcess):
+    """`pulsekit serve` stopped gracefully (SIGTERM) when the block ends, as `docker stop` would."""
 
     def __exit__(self, *exc) -> None:
         self.terminate()

@@ -47,9 +47,9 @@ def create_project_and_key(data_dir: Path, permissions: str = 'ingest,read') -> 
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, env: dict | None = None):
+    def __init__(self, data_dir: Path, env: dict | None = None, port: int | None = None):
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()  # a restart can reuse the port its clients know
         self.url = f'http://127.0.0.1:{self.port}'
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen | None = None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import peewee as pw
 
 from .bus import Bus
 from .config import Settings
-from .db import migrate, open_database
+from .db import Checkpointer, is_sqlite, migrate, open_database
 from .events.writer import Writer
 from .projects import KeyCache, record_key_use
 from .ratelimit import RateLimiter
@@ -26,6 +27,7 @@ class Services:
     writer: Writer
     keys: KeyCache
     limiter: RateLimiter
+    checkpointer: Checkpointer | None = None  # SQLite only
     extras: dict = field(default_factory=dict)  # features (scheduler, alert dispatcher) keep their handles here
 
     def flush_key_use(self) -> None:
@@ -37,6 +39,8 @@ class Services:
     def close(self) -> None:
         self.flush_key_use()
         self.writer.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.db.close()
         log.info('shutdown complete: writer drained (%d events queued), database closed', self.writer.queue_depth)
 
@@ -51,7 +55,7 @@ def start_services(settings: Settings) -> Services:
     bus = Bus()
     writer = Writer(db, bus, settings.writer_queue_max_events, settings.writer_max_batch_events)
     writer.start()
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         bus=bus,
@@ -59,3 +63,7 @@ def start_services(settings: Settings) -> Services:
         keys=KeyCache(settings.key_cache_ttl_s),
         limiter=RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst_events),
     )
+    if is_sqlite(db):
+        services.checkpointer = Checkpointer(Path(db.database))
+        services.checkpointer.start()
+    return services

@@ -67,3 +67,19 @@ def test_stop_drains_queued_writes(settings):
     assert all(f.done() for f in futures)
     conn = sqlite3.connect(settings.sqlite_path)
     assert conn.execute('SELECT count(*) FROM events').fetchone()[0] == len(ids) == 100
+
+
+def test_commits_never_checkpoint_and_the_checkpointer_folds_the_wal_back(settings):
+    svc = start_services(settings)
+    with svc.db.connection_context():
+        project = create_project('Shop')
+        assert svc.db.execute_sql('PRAGMA wal_autocheckpoint').fetchone()[0] == 0
+    big = 'x' * 4000
+    for _ in range(5):
+        svc.writer.write_sync(project.id, [prepare_event({'message': big}, NOW) for _ in range(200)])
+    wal = settings.sqlite_path.with_name(settings.sqlite_path.name + '-wal')
+    assert wal.stat().st_size > 1_000_000  # the commits only appended to the WAL
+    svc.close()
+    assert not wal.exists() or wal.stat().st_size == 0  # folded into the database file at shutdown
+    conn = sqlite3.connect(settings.sqlite_path)
+    assert conn.execute('SELECT count(*) FROM events').fetchone()[0] == 1000

@@ -83,3 +83,15 @@ def test_commits_never_checkpoint_and_the_checkpointer_folds_the_wal_back(settin
     assert not wal.exists() or wal.stat().st_size == 0  # folded into the database file at shutdown
     conn = sqlite3.connect(settings.sqlite_path)
     assert conn.execute('SELECT count(*) FROM events').fetchone()[0] == 1000
+
+
+def test_a_caller_that_stops_waiting_does_not_stop_the_writer(services, settings):
+    with services.db.connection_context():
+        project = create_project('Shop')
+    blocker = sqlite3.connect(settings.sqlite_path)
+    blocker.execute('BEGIN IMMEDIATE')  # keep the task queued while its caller gives up
+    abandoned = services.writer.run_task(lambda: 'done')
+    assert abandoned.cancel()
+    blocker.rollback()
+    ids = services.writer.write_sync(project.id, [prepare_event({'message': 'after'}, NOW)], 10)
+    assert len(ids) == 1 and services.writer.is_running

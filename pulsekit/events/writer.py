@@ -163,7 +163,10 @@ class Writer:
                 group = self._take_group()
                 if group is None:
                     return
-                self._commit_group(group)
+                try:
+                    self._commit_group(group)
+                except Exception:  # the thread must outlive any one group, or ingestion stops for good
+                    log.exception('writer: a group failed after its commit')
         finally:
             self.db.close()
 
@@ -234,6 +237,8 @@ class Writer:
         for job in group:
             if job.loop is not None:
                 by_loop.setdefault(job.loop, []).append(job)
+            elif job.future.cancelled():  # the caller stopped waiting; what it asked for is done anyway
+                continue
             elif job.error is not None:
                 job.future.set_exception(job.error)
             else:

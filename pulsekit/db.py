@@ -16,6 +16,7 @@ from playhouse.db_url import connect
 
 from . import migrations
 from .config import Settings
+from .errors import NotFound
 from .models import SchemaMigration, database_proxy, now_utc
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,16 @@ def json_text(db: pw.Database, column: pw.Field, key: str) -> pw.Node:
     if is_sqlite(db):
         return pw.fn.json_extract(column, '$."' + key.replace('"', '') + '"')
     return pw.NodeList((pw.SQL('(CAST('), column, pw.SQL(' AS jsonb) ->> '), pw.Value(key), pw.SQL(')')), glue='')
+
+
+def get_visible(model: type[pw.Model], condition: pw.Expression, project_ids: list[int] | None, missing: str):
+    """The one row matching `condition` in `project_ids` (None: any project), or NotFound(`missing`)."""
+    if project_ids is not None:
+        condition &= model.project.in_(project_ids)
+    row = model.get_or_none(condition)
+    if row is None:
+        raise NotFound(missing, 'id')
+    return row
 
 
 def schema_version(db: pw.Database) -> int:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import re2
 
+from ..db import get_visible
 from ..errors import InvalidField, NotFound
 from ..events.queries import format_time
 from ..models import LEVELS, AlertFiring, AlertRule, Project, WebhookDelivery, now_utc
@@ -202,13 +203,7 @@ def delete_rule(rule_id: int) -> None:
 
 
 def get_rule(rule_id: int, project_ids: list[int] | None = None) -> AlertRule:
-    query = AlertRule.id == rule_id
-    if project_ids is not None:
-        query &= AlertRule.project.in_(project_ids)
-    rule = AlertRule.get_or_none(query)
-    if rule is None:
-        raise NotFound(f'no alert rule {rule_id}', 'id')
-    return rule
+    return get_visible(AlertRule, AlertRule.id == rule_id, project_ids, f'no alert rule {rule_id}')
 
 
 def list_rules(project_ids: list[int] | None = None) -> list[AlertRule]:

@@ -123,28 +123,24 @@ async def delete_alert_rule(request: Request, rule_id: str) -> Response:
     return Response(status_code=204)
 
 
-@router.get('/api/v1/alert-rules/{rule_id}/firings')
-async def list_alert_firings(request: Request, rule_id: str) -> Response:
+async def _rule_history(request: Request, rule_id: str, list_rows, name: str) -> Response:
     await authenticate(request, 'admin')
     limit = _limit(request)
 
     def query():
-        rule = rules.get_rule(_rule_id(rule_id))
-        return history.list_firings(rule.id, limit)
+        return list_rows(rules.get_rule(_rule_id(rule_id)).id, limit)
 
-    return json_response({'firings': await run_db(query)})
+    return json_response({name: await run_db(query)})
+
+
+@router.get('/api/v1/alert-rules/{rule_id}/firings')
+async def list_alert_firings(request: Request, rule_id: str) -> Response:
+    return await _rule_history(request, rule_id, history.list_firings, 'firings')
 
 
 @router.get('/api/v1/alert-rules/{rule_id}/deliveries')
 async def list_alert_deliveries(request: Request, rule_id: str) -> Response:
-    await authenticate(request, 'admin')
-    limit = _limit(request)
-
-    def query():
-        rule = rules.get_rule(_rule_id(rule_id))
-        return history.list_deliveries(rule.id, limit)
-
-    return json_response({'deliveries': await run_db(query)})
+    return await _rule_history(request, rule_id, history.list_deliveries, 'deliveries')
 
 
 @router.post('/api/v1/alert-rules/{rule_id}/test')

@@ -37,6 +37,11 @@ def _project_scope(request: Request, key: KeyInfo) -> list[int] | None:
     return [find_project(ref).id] if ref else None
 
 
+def _own_projects(key: KeyInfo) -> list[int] | None:
+    """What a single-item lookup may see: every project for admin keys, else the key's own."""
+    return None if key.is_admin else [key.project_id]
+
+
 def _levels(request: Request) -> list[str]:
     raw = request.query_params.get('level')
     if not raw:
@@ -104,8 +109,7 @@ async def list_events(request: Request) -> Response:
 @router.get('/api/v1/events/{event_id}')
 async def get_event(request: Request, event_id: str) -> Response:
     key = await authenticate(request, 'read')
-    scope = None if key.is_admin else [key.project_id]
-    return json_response(await run_db(queries.get_event, event_id, scope))
+    return json_response(await run_db(queries.get_event, event_id, _own_projects(key)))
 
 
 @router.get('/api/v1/issues')
@@ -132,5 +136,4 @@ async def get_issue(request: Request, issue_id: str) -> Response:
     key = await authenticate(request, 'read')
     if not issue_id.isdigit():
         raise NotFound(f'no issue {issue_id}', 'id')
-    scope = None if key.is_admin else [key.project_id]
-    return json_response(await run_db(queries.get_issue, int(issue_id), scope))
+    return json_response(await run_db(queries.get_issue, int(issue_id), _own_projects(key)))

@@ -14,7 +14,7 @@ from datetime import datetime
 import orjson
 import peewee as pw
 
-from ..db import json_text
+from ..db import get_visible, json_text
 from ..errors import InvalidRequest, NotFound
 from ..models import ISSUE_STATUSES, Event, Issue, to_millis
 from .search import full_text_condition, recent_match_seqs
@@ -141,13 +141,7 @@ def get_event(event_id: str, project_ids: list[int] | None = None) -> dict:
         parsed = uuid.UUID(str(event_id))
     except ValueError:
         raise NotFound(f'no event {event_id}', 'id') from None
-    query = Event.id == parsed
-    if project_ids is not None:
-        query &= Event.project.in_(project_ids)
-    row = Event.get_or_none(query)
-    if row is None:
-        raise NotFound(f'no event {event_id}', 'id')
-    return event_to_dict(row)
+    return event_to_dict(get_visible(Event, Event.id == parsed, project_ids, f'no event {event_id}'))
 
 
 def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> tuple[list[dict], str | None]:
@@ -182,13 +176,7 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
 
 
 def get_issue(issue_id: int, project_ids: list[int] | None = None) -> dict:
-    query = Issue.id == issue_id
-    if project_ids is not None:
-        query &= Issue.project.in_(project_ids)
-    row = Issue.get_or_none(query)
-    if row is None:
-        raise NotFound(f'no issue {issue_id}', 'id')
-    return issue_to_dict(row)
+    return issue_to_dict(get_visible(Issue, Issue.id == issue_id, project_ids, f'no issue {issue_id}'))
 
 
 def format_time(value: datetime | None) -> str | None:

@@ -237,12 +237,8 @@ class Writer:
         for job in group:
             if job.loop is not None:
                 by_loop.setdefault(job.loop, []).append(job)
-            elif job.future.cancelled():  # the caller stopped waiting; what it asked for is done anyway
-                continue
-            elif job.error is not None:
-                job.future.set_exception(job.error)
             else:
-                job.future.set_result(job.result)
+                _settle(job)
         for loop, jobs in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_resolve_async, jobs)
@@ -421,11 +417,16 @@ class Writer:
         }  # fmt: skip
 
 
+def _settle(job: _Job) -> None:
+    """Hand a job's outcome to its waiter (asyncio or thread future), on the future's own thread."""
+    if job.future.done():  # the caller stopped waiting; what it asked for is committed all the same
+        return
+    if job.error is not None:
+        job.future.set_exception(job.error)
+    else:
+        job.future.set_result(job.result)
+
+
 def _resolve_async(jobs: list[_Job]) -> None:
     for job in jobs:
-        if job.future.done():  # the client went away; its events are committed all the same
-            continue
-        if job.error is not None:
-            job.future.set_exception(job.error)
-        else:
-            job.future.set_result(job.result)
+        _settle(job)

@@ -3,13 +3,15 @@
 import sqlite3
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from pulsekit.errors import InvalidApiKey
 from pulsekit.events.ingest import prepare_event
-from pulsekit.models import Event
+from pulsekit.events.issues import set_issue_status
+from pulsekit.models import Event, Issue
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
 
@@ -95,3 +97,48 @@ def test_a_caller_that_stops_waiting_does_not_stop_the_writer(services, settings
     blocker.rollback()
     ids = services.writer.write_sync(project.id, [prepare_event({'message': 'after'}, NOW)], 10)
     assert len(ids) == 1 and services.writer.is_running
+
+
+def _error(event_id: str | None = None) -> dict:
+    body = {'exception': {'type': 'KeyError', 'value': "'total'"}}
+    return prepare_event({**body, 'id': event_id} if event_id else body, NOW)
+
+
+def test_a_retried_event_is_stored_counted_and_announced_once(services):
+    with services.db.connection_context():
+        project = create_project('Shop')
+    announced: list[str] = []
+    services.bus.subscribe(lambda summary: announced.extend(e['id'] for e in summary.events))
+    first = str(uuid.uuid4())
+    services.writer.write_sync(project.id, [_error(first)])  # a new issue
+    second = str(uuid.uuid4())
+    services.writer.write_sync(project.id, [_error(second)])  # a known issue: the one-statement commit
+    third = str(uuid.uuid4())
+    services.writer.write_sync(project.id, [_error(second), _error(third)])  # a client retry, and a new event
+
+    assert announced == [first, second, third]
+    with services.db.connection_context():
+        [issue] = Issue.select()
+        assert issue.event_count == 3
+        assert Event.select().count() == 3
+        hourly = services.db.execute_sql('SELECT sum(count) FROM event_counts_hourly').fetchone()[0]
+        assert hourly == 3
+
+
+def test_an_issue_resolved_meanwhile_comes_back_as_a_regression(services):
+    with services.db.connection_context():
+        project = create_project('Shop')
+    regressed: list[int] = []
+    services.bus.subscribe(lambda summary: regressed.extend(summary.regressed_issue_ids))
+    services.writer.write_sync(project.id, [_error()])
+    services.writer.write_sync(project.id, [_error()])  # the writer now knows the issue as open
+    with services.db.connection_context():
+        [issue] = Issue.select()
+    services.writer.run_task(lambda: set_issue_status([issue.id], 'resolve')).result(10)
+    services.writer.write_sync(project.id, [_error()])
+    services.writer.write_sync(project.id, [_error()])  # already reopened: not a second regression
+
+    assert regressed == [issue.id]
+    with services.db.connection_context():
+        issue = Issue.get_by_id(issue.id)
+        assert (issue.status, issue.is_regression, issue.resolved_at, issue.event_count) == ('open', True, None, 4)

@@ -36,6 +36,7 @@ EVENT_COLUMNS = (
 JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
 SUMMARY_MESSAGE_CHARS = 300
 INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
+ISSUE_CACHE_SIZE = 10_000
 HOUR_MS = 3_600_000  # rollup bucket, milliseconds
 
 
@@ -54,6 +55,10 @@ class _Job:
 
 class _AlreadyStored(Exception):
     """Some events of an optimistic insert were stored before: redo the group with the id lookup."""
+
+
+class _RedoJobByJob(Exception):
+    """The one-pass commit of a group failed; it is rolled back and redone job by job."""
 
 
 @dataclass
@@ -78,6 +83,13 @@ class Writer:
     def __init__(self, db: pw.Database, bus: Bus, max_queue_events: int = 50_000, max_batch_events: int = 5_000):
         self.db = db
         self.bus = bus
+        # SQLite: the issue and rollup counters are kept by triggers (migration 0005). The writer shares
+        # the GIL with the event loop, and each statement releases it and then waits to take it back, so
+        # a commit is a handful of statements however many events it stores.
+        self._sqlite = is_sqlite(db)
+        # (project_id, fingerprint) → [issue id, status], for the one-statement commit. Only this thread
+        # changes issues in this process (tasks included), and the cache is dropped after every task.
+        self._issue_cache: dict[tuple[int, str], list] = {}
         self.max_queue_events = max_queue_events
         self.max_batch_events = max_batch_events
         self._jobs: deque[_Job] = deque()
@@ -171,10 +183,13 @@ class Writer:
             self.db.close()
 
     def _commit_group(self, group: list[_Job]) -> None:
-        out = _Outcome()
         try:
-            with self._transaction():
-                self._apply(group, out)
+            out = self._commit_in_one_statement(group)
+            if out is None:
+                self._issue_cache.clear()  # tasks, new issues or failures: states may have changed
+                out = self._commit_in_one_pass(group)
+            if out is None:  # something in the group failed: redo it job by job, so only the culprit fails
+                out = self._commit_job_by_job(group)
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             log.exception('group commit failed')
@@ -191,32 +206,94 @@ class Writer:
             self.bus.publish(CommitSummary(out.summaries, out.new_issues, out.regressed))
         self._resolve(group)
 
-    def _apply(self, group: list[_Job], out: _Outcome) -> None:
-        """Store all event jobs of the group in one pass (one lookup, one INSERT); should that fail
-        (say, a project deleted meanwhile), redo them one by one in savepoints so only the culprit fails."""
-        tasks = [job for job in group if job.task is not None]
-        event_jobs = [job for job in group if job.task is None]
-        for job in tasks:
-            self._in_savepoint(job, lambda job=job: job.task())
-        if not event_jobs:
-            return
+    def _commit_in_one_statement(self, group: list[_Job]) -> _Outcome | None:
+        """The common case on SQLite: events only, of known issues. The INSERT, in autocommit mode, is
+        the whole transaction (triggers count the events in their issues and rollups), so the commit
+        costs this thread two GIL hand-overs, not one per statement. None: take the transaction path.
+        """
+        if not self._sqlite or any(job.task is not None for job in group):
+            return None
+        fresh = _fresh_events(group)
+        if not fresh or len(fresh) > INSERT_CHUNK_ROWS:
+            return None
+        cache = self._issue_cache
+        keys = {(pid, e['_fingerprint']) for pid, e in fresh if e.get('_fingerprint')}
+        missing = [key for key in keys if key not in cache]
+        if missing:
+            if len(cache) + len(missing) > ISSUE_CACHE_SIZE:
+                cache.clear()
+            for key, state in self._known_issues(dict.fromkeys(missing)).items():
+                cache[key] = [state[0], state[2]]  # id, status
+            if any(key not in cache for key in missing):
+                return None  # new issues are created in a transaction with their first events
+        rows = [
+            self._row(pid, event, cache[pid, event['_fingerprint']][0] if event.get('_fingerprint') else None)
+            for pid, event in fresh
+        ]
         try:
-            with self.db.atomic():
-                attempt = _Outcome()
-                results = self._store(event_jobs, attempt)
-            for job, result in zip(event_jobs, results, strict=True):
-                job.result = result
-            out.extend(attempt)
-        except Exception:
-            for job in event_jobs:
-                self._in_savepoint(job, lambda job=job: self._store_alone(job, out))
+            cursor = self._insert_statement(rows)
+        except Exception:  # a statement is atomic: nothing is stored; the careful path finds the culprit
+            return None
+        if cursor.rowcount != len(rows):  # a client retry: announce only what this INSERT stored
+            stored = self._ids_between(cursor.lastrowid - cursor.rowcount + 1, cursor.lastrowid)
+            fresh = [(pid, e) for pid, e in fresh if e['id'].hex in stored]
+        out = _Outcome()
+        for pid, event in fresh:
+            state = cache.get((pid, event.get('_fingerprint')))
+            if state is not None and state[1] == 'resolved':  # the trigger reopened it
+                state[1] = 'open'
+                out.regressed.append(state[0])
+            out.summaries.append(self._summary(pid, event, state[0] if state else None))
+        for job in group:
+            job.result = [str(e['id']) for e in job.events]
+        return out
+
+    def _commit_in_one_pass(self, group: list[_Job]) -> _Outcome | None:
+        """All event jobs in one INSERT, optimistically (no id lookup, no savepoint), then the tasks.
+
+        Returns None, with the transaction rolled back, when the events could not all be stored that
+        way: some were stored before (a client retry; redone with the id lookup so counters never
+        include an event twice), or one job failed (say, its project was deleted meanwhile).
+        """
+        event_jobs = [job for job in group if job.task is None]
+        out = _Outcome()
+        try:
+            with self._transaction():
+                if event_jobs:
+                    try:
+                        results = self._store_events(event_jobs, out, look_up_ids=False)
+                    except Exception as exc:
+                        raise _RedoJobByJob from exc
+                    for job, result in zip(event_jobs, results, strict=True):
+                        job.result = result
+                self._run_tasks(group)
+        except _RedoJobByJob:
+            return None
+        return out
+
+    def _commit_job_by_job(self, group: list[_Job]) -> _Outcome:
+        out = _Outcome()
+        with self._transaction():
+            for job in group:
+                if job.task is None:
+                    self._in_savepoint(job, lambda job=job: self._store_alone(job, out))
+            self._run_tasks(group)
+        return out
+
+    def _run_tasks(self, group: list[_Job]) -> None:
+        for job in group:
+            if job.task is not None:
+                self._in_savepoint(job, job.task)
 
     def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
+        attempt = _Outcome()
         try:
-            return self._store([job], out)[0]
+            result = self._store_events([job], attempt, look_up_ids=True)[0]
         except pw.IntegrityError:
             # The only reference an event makes is to its project: deleted after the key was checked.
             raise InvalidApiKey('the project of this key no longer exists') from None
+        out.extend(attempt)  # only once the job's events are in: a failed job announces nothing
+        return result
 
     def _in_savepoint(self, job: _Job, work: Callable[[], Any]) -> None:
         try:
@@ -246,57 +323,46 @@ class Writer:
                 pass
 
     # -- storing events --------------------------------------------------------------------
-    def _store(self, jobs: list[_Job], out: _Outcome) -> list[list[str]]:
-        """Insert the jobs' events that are not stored yet and update their issues; returns each job's ids.
-
-        Optimistic first: retried (already stored) events are rare, so the events are inserted without
-        looking their ids up; only when the INSERT reports fewer new rows than sent is that attempt rolled
-        back and redone with the lookup, so counters never include an event twice.
-        """
-        try:
-            with self.db.atomic():  # a savepoint to roll back to
-                attempt = _Outcome()
-                result = self._store_events(jobs, attempt, look_up_ids=False)
-        except _AlreadyStored:
-            return self._store_events(jobs, out, look_up_ids=True)
-        out.extend(attempt)
-        return result
-
     def _store_events(self, jobs: list[_Job], out: _Outcome, *, look_up_ids: bool) -> list[list[str]]:
-        seen = self._existing_ids([e['id'].hex for job in jobs for e in job.events]) if look_up_ids else set()
-        fresh: list[tuple[int, dict]] = []
-        for job in jobs:
-            for event in job.events:
-                hex_id = event['id'].hex
-                if hex_id not in seen:  # idempotency: stored before, or twice in this group
-                    seen.add(hex_id)
-                    fresh.append((job.project_id, event))
+        stored = self._existing_ids([e['id'].hex for job in jobs for e in job.events]) if look_up_ids else set()
+        fresh = _fresh_events(jobs, stored)
         issue_ids = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
             if self._insert_rows(rows) != len(rows):
                 raise _AlreadyStored
-            self._count(fresh)
+            if not self._sqlite:  # on SQLite, triggers count the inserted rows
+                self._count(fresh)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
+
+    def _insert_statement(self, rows: list[tuple]):
+        """One multi-row INSERT (at most INSERT_CHUNK_ROWS rows); returns its cursor."""
+        row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
+        sql = (
+            f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(rows))} '
+            'ON CONFLICT DO NOTHING'
+        )
+        cursor = self.db.cursor()
+        with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
+            cursor.execute(sql, [value for row in rows for value in row])
+        return cursor
+
+    def _ids_between(self, first_seq: int, last_seq: int) -> set[str]:
+        """Ids of the events with seq in [first_seq, last_seq] (one INSERT's rows: consecutive seqs)."""
+        cursor = self.db.execute_sql(
+            f'SELECT id FROM events WHERE seq BETWEEN {self.db.param} AND {self.db.param}', (first_seq, last_seq)
+        )
+        return {str(row[0]).replace('-', '') for row in cursor.fetchall()}
 
     def _insert_rows(self, rows: list[tuple]) -> int:
         # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
         # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
         # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
-        row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
-        cursor = self.db.cursor()
-        inserted = 0
-        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
-            chunk = rows[start : start + INSERT_CHUNK_ROWS]
-            sql = (
-                f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(chunk))} '
-                'ON CONFLICT DO NOTHING'
-            )
-            with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
-                cursor.execute(sql, [value for row in chunk for value in row])
-            inserted += cursor.rowcount
-        return inserted
+        return sum(
+            self._insert_statement(rows[start : start + INSERT_CHUNK_ROWS]).rowcount
+            for start in range(0, len(rows), INSERT_CHUNK_ROWS)
+        )
 
     def _count(self, fresh: list[tuple[int, dict]]) -> None:
         """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""
@@ -354,10 +420,11 @@ class Writer:
                 sample = group[-1]
                 issue = Issue.create(
                     project=key[0], fingerprint=key[1], title=sample['_title'], culprit=sample['_culprit'],
-                    level=level, status='open', first_seen=first, last_seen=last, event_count=len(group),
+                    level=level, status='open', first_seen=first, last_seen=last, event_count=0,
                 )  # fmt: skip
                 out.new_issues.append(issue.id)
                 issue_ids[key] = issue.id
+                updates.append((len(group), first, last, level, 'open', False, None, issue.id))
                 continue
             issue_id, old_level, status, is_regression, resolved_at, old_first, old_last = row
             if LEVEL_RANK[level] <= LEVEL_RANK.get(old_level, 0):
@@ -370,7 +437,7 @@ class Writer:
                  issue_id)
             )  # fmt: skip
             issue_ids[key] = issue_id
-        if updates:
+        if updates and not self._sqlite:  # on SQLite, triggers update the issues of the inserted rows
             p = self.db.param
             self.db.cursor().executemany(
                 f'UPDATE issues SET event_count = event_count + {p}, first_seen = {p}, last_seen = {p}, level = {p}, '
@@ -380,6 +447,17 @@ class Writer:
         return issue_ids
 
     def _known_issues(self, by_fingerprint: dict[tuple[int, str], list]) -> dict[tuple[int, str], tuple]:
+        """(project_id, fingerprint) → (id, level, status, is_regression, resolved_at, first_seen, last_seen)."""
+        if self._sqlite:  # one row, a JSON array, rather than one statement step (and GIL wait) per issue
+            cursor = self.db.cursor()
+            cursor.execute(
+                'SELECT json_group_array(json_array(i.project_id, i.fingerprint, i.id, i.level, i.status, '
+                'i.is_regression, i.resolved_at, i.first_seen, i.last_seen)) '
+                'FROM json_each(?) AS k CROSS JOIN issues AS i '
+                'ON i.project_id = k.value ->> 0 AND i.fingerprint = k.value ->> 1',
+                (orjson.dumps(list(by_fingerprint)).decode(),),
+            )
+            return {(row[0], row[1]): tuple(row[2:]) for row in orjson.loads(cursor.fetchone()[0])}
         fingerprints_by_project: dict[int, list[str]] = {}
         for project_id, fingerprint in by_fingerprint:
             fingerprints_by_project.setdefault(project_id, []).append(fingerprint)
@@ -415,6 +493,19 @@ class Writer:
             'release': event['release'], 'tags': event['tags'] or {}, 'timestamp': event['timestamp'],
             'exception_type': (event['exception'] or {}).get('type'),
         }  # fmt: skip
+
+
+def _fresh_events(jobs: list[_Job], stored: set[str] | None = None) -> list[tuple[int, dict]]:
+    """(project id, event) for each event not in `stored` (hex ids) nor earlier in the jobs (idempotency)."""
+    seen = set(stored or ())
+    fresh = []
+    for job in jobs:
+        for event in job.events:
+            hex_id = event['id'].hex
+            if hex_id not in seen:
+                seen.add(hex_id)
+                fresh.append((job.project_id, event))
+    return fresh
 
 
 def _settle(job: _Job) -> None:

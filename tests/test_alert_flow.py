@@ -131,6 +131,16 @@ async def test_new_error_fires_once_per_issue(settings, receiver):
         assert {f.window_key for f in fired} == {f'issue:{i.id}' for i in await h.run(lambda: list(Issue.select()))}
 
 
+async def test_a_rule_created_while_errors_flow_fires_on_the_next_one(settings, receiver):
+    async with alert_instance(settings) as h:
+        await h.ingest(error('before any rule'))
+        await wait_until(lambda: h.engine.is_idle)  # evaluated: the engine has seen no project with event rules
+        rule = await h.run(new_rule, h, 'new_error', {}, receiver.url)
+        await h.ingest(error('after', exception={'type': 'KeyError'}))
+        # Well within how long the engine may trust "no rules here" without a rule write (10 s).
+        assert await wait_until(lambda: firings(rule.id), timeout_s=3)
+
+
 @pytest.mark.parametrize('include_regressions', [True, False])
 async def test_new_error_fires_on_regression_only_when_enabled(settings, receiver, include_regressions):
     async with alert_instance(settings) as h:

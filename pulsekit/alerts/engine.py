@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from datetime import datetime
 
 from ..bus import CommitSummary
 from ..instance_settings import public_url
 from ..models import now_utc
-from . import catchup, evaluate, outbox
+from . import catchup, evaluate, outbox, rules
 from .dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING_SUMMARIES = 10_000  # beyond this, summaries are dropped with a warning (the writer is far ahead)
+# How long the set of projects with event rules is trusted (rules written by another process, e.g.
+# another replica on PostgreSQL, are seen after this).
+RULE_PROJECTS_TTL_S = 10.0
 
 
 class AlertEngine:
@@ -39,6 +43,9 @@ class AlertEngine:
         self._seq_seen_before: int | None = None  # max event seq read at the previous checkpoint
         self._catch_up_task: asyncio.Task | None = None
         self._seq_saved: int | None = None  # the watermark last written (no write while nothing changes)
+        # (rules.writes() and monotonic time when loaded, projects with event rules): lets a commit of
+        # projects without new_error/pattern rules skip evaluation, with no thread hop or query per commit.
+        self._rule_projects: tuple[int, float, set[int]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, scheduler=None) -> None:
@@ -75,6 +82,8 @@ class AlertEngine:
     # -- new_error and pattern: on commit ------------------------------------------------------
     def on_commit(self, summary: CommitSummary) -> None:
         """Bus callback (on the loop): queue the summary and make sure a drain task runs."""
+        if self._no_rule_concerns(summary):
+            return
         if len(self._pending) >= MAX_PENDING_SUMMARIES:
             log.warning('alert evaluation is behind; dropping a commit summary of %d events', len(summary.events))
             return
@@ -82,12 +91,25 @@ class AlertEngine:
         if self._drain_task is None or self._drain_task.done():
             self._drain_task = asyncio.get_running_loop().create_task(self._drain())
 
+    def _no_rule_concerns(self, summary: CommitSummary) -> bool:
+        known = self._rule_projects
+        stale = known is None or known[0] != rules.writes()
+        if stale or time.monotonic() - known[1] > RULE_PROJECTS_TTL_S:
+            return False
+        return not summary.project_ids & known[2]
+
+    def _evaluate(self, batch: list[CommitSummary], now: datetime):
+        """In a worker thread: the triggers of a batch, and a fresh list of the projects with event rules."""
+        writes, loaded_at = rules.writes(), time.monotonic()  # read before the query
+        self._rule_projects = (writes, loaded_at, evaluate.event_rule_project_ids())
+        return evaluate.match_commits(batch, now)
+
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             self._in_progress = batch
             try:
-                triggers = await asyncio.to_thread(evaluate.match_commits, batch, self._clock())
+                triggers = await asyncio.to_thread(self._evaluate, batch, self._clock())
                 await self.fire(triggers)
             except Exception:  # a task boundary: never let one bad evaluation stop alerting
                 log.exception('evaluating alert rules for %d commits failed', len(batch))

@@ -44,6 +44,18 @@ def load_event_rules(project_ids: set[int]) -> list[AlertRule]:
     )
 
 
+def event_rule_project_ids() -> set[int]:
+    """Projects with at least one enabled new_error or pattern rule."""
+    query = (
+        AlertRule.select(AlertRule.project)
+        .distinct()
+        .where(
+            AlertRule.enabled & ~AlertRule.is_webhook_disabled & AlertRule.condition_type.in_(('new_error', 'pattern'))
+        )
+    )
+    return {row.project_id for row in query}
+
+
 def _full_messages(event_ids: list[str]) -> dict[str, str]:
     """Messages of events whose summary was cut short."""
     import uuid

@@ -34,6 +34,8 @@ MIN_WINDOW_S = 10
 MAX_WINDOW_S = 24 * 3600
 MAX_THRESHOLD = 10_000_000
 MAX_TAG_FILTERS = 10
+
+_writes = 0  # rule writes made by this process; see `writes()`
 FIRING_RECENT_S = 300  # a rule counts as "firing" for at least this long after it fired
 RE2_MAX_MEM_BYTES = 8 * 1024 * 1024  # a compiled pattern may use at most this much memory
 
@@ -174,12 +176,25 @@ def validate_rule(data: dict, *, allow_private: bool, current: AlertRule | None 
     return clean
 
 
+def writes() -> int:
+    """How many rule writes this process has made, each counted once it is committed: whatever was
+    read about the rules before the count last changed may be stale."""
+    return _writes
+
+
+def _written() -> None:
+    global _writes
+    _writes += 1
+
+
 def create_rule(project_id: int, data: dict, *, allow_private: bool, now: datetime | None = None) -> AlertRule:
     """Create a rule with a fresh signing secret."""
     if not Project.select().where(Project.id == project_id).exists():
         raise NotFound(f'no project {project_id}', 'project')
     clean = validate_rule(data, allow_private=allow_private)
-    return AlertRule.create(project=project_id, webhook_secret=generate_secret(), inserted_at=now or now_utc(), **clean)
+    rule = AlertRule.create(project=project_id, webhook_secret=generate_secret(), inserted_at=now or now_utc(), **clean)
+    _written()
+    return rule
 
 
 def update_rule(rule_id: int, data: dict, *, allow_private: bool) -> AlertRule:
@@ -193,6 +208,7 @@ def update_rule(rule_id: int, data: dict, *, allow_private: bool) -> AlertRule:
     for key, value in clean.items():
         setattr(rule, key, value)
     rule.save()
+    _written()
     return rule
 
 
@@ -200,6 +216,7 @@ def delete_rule(rule_id: int) -> None:
     """Delete a rule with its firing history and deliveries."""
     rule = get_rule(rule_id)
     rule.delete_instance(recursive=True)
+    _written()
 
 
 def get_rule(rule_id: int, project_ids: list[int] | None = None) -> AlertRule:

@@ -21,6 +21,7 @@ from . import __version__, pages
 from .alerts.engine import AlertEngine
 from .api import install_api, sentry
 from .api.errors import install_error_handlers
+from .api.lane import IngestLane
 from .api.middleware import BodySizeLimit
 from .api.sentry import SentryCors
 from .config import Settings
@@ -75,9 +76,21 @@ def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
     return target
 
 
+class PulseKitApp(FastAPI):
+    """Our FastAPI app, with the ingest lane (api/lane.py) in front of its middleware stack."""
+
+    lane: IngestLane | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.lane is not None and self.lane.takes(scope):
+            scope['app'] = self  # as Starlette sets it: the endpoints find the services through it
+            return await self.lane(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The production app: our FastAPI app with the API, NiceGUI mounted on it (see ARCHITECTURE.md, Serving)."""
-    api_app = FastAPI(
+    api_app = PulseKitApp(
         title='PulseKit',
         version=__version__,
         docs_url=None,
@@ -87,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         telemetry={'tracing': False, 'metrics': False, 'logs': False},
     )
     build(settings, api_app)
+    api_app.lane = IngestLane(settings.max_body_bytes)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     api_app.add_middleware(SentryCors)  # outermost: even a 413 reaches browser SDKs readable
     if not os.environ.get('NICEGUI_STORAGE_PATH'):

@@ -7,10 +7,10 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 
 import brotli
-import orjson
 from starlette.requests import Request
 
 from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
+from ..events.decode import parse_json
 
 try:  # Python 3.14+ has zstd in the standard library; before, its official backport (PEP 784)
     from compression import zstd
@@ -157,16 +157,12 @@ def require_json(request: Request) -> None:
         raise UnsupportedMediaType('send the body as application/json')
 
 
-def parse_json(body: bytes):
-    if not body:
-        raise InvalidJson('the body is empty; send a JSON document')
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJson(f'the body is not valid JSON: {exc}') from None
+async def read_json_bytes(request: Request, max_bytes: int) -> bytes:
+    """Content type check, then the size-capped and decompressed body, not parsed yet."""
+    require_json(request)
+    return await read_body(request, max_bytes)
 
 
 async def read_json(request: Request, max_bytes: int):
     """Content type check, size-capped and decompressed read, JSON parse — in that order."""
-    require_json(request)
-    return parse_json(await read_body(request, max_bytes))
+    return parse_json(await read_json_bytes(request, max_bytes))

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..events.ingest import prepare_batch, prepare_event
+from ..events.ingest import prepare_batch_json, prepare_event_json
 from ..models import now_utc
-from .bodies import read_json
+from .bodies import read_json_bytes
 from .deps import authenticate, services
 from .responses import json_response
 
@@ -20,8 +20,8 @@ from .responses import json_response
 async def ingest_one(request: Request) -> Response:
     svc = services(request)
     key = await authenticate(request, 'ingest')
-    body = await read_json(request, svc.settings.max_body_bytes)
-    event = prepare_event(body, now_utc())
+    body = await read_json_bytes(request, svc.settings.max_body_bytes)
+    event = prepare_event_json(body, now_utc())
     svc.limiter.take(key.key_id, 1)
     ids = await svc.writer.write(key.project_id, [event])
     return json_response({'id': ids[0]}, 202)
@@ -30,8 +30,8 @@ async def ingest_one(request: Request) -> Response:
 async def ingest_batch(request: Request) -> Response:
     svc = services(request)
     key = await authenticate(request, 'ingest')
-    body = await read_json(request, svc.settings.max_body_bytes)
-    events = prepare_batch(body, now_utc(), svc.settings.max_batch_events)
+    body = await read_json_bytes(request, svc.settings.max_body_bytes)
+    events = prepare_batch_json(body, now_utc(), svc.settings.max_batch_events)
     svc.limiter.take(key.key_id, len(events))
     ids = await svc.writer.write(key.project_id, events)
     return json_response({'ids': ids}, 202)

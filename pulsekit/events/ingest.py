@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from . import grouping
+from .decode import decode_batch, decode_event
 from .schema import normalize_batch, normalize_event
 
 
@@ -26,3 +27,13 @@ def prepare_event(body: Any, received_at: datetime) -> dict:
 def prepare_batch(body: Any, received_at: datetime, max_events: int) -> list[dict]:
     """A batch body → normalised, fingerprinted events; one invalid event refuses them all."""
     return [annotate_grouping(e) for e in normalize_batch(body, received_at, max_events)]
+
+
+def prepare_event_json(body: bytes, received_at: datetime) -> dict:
+    """A native request body (JSON bytes) → one normalised, fingerprinted event."""
+    return annotate_grouping(decode_event(body, received_at))
+
+
+def prepare_batch_json(body: bytes, received_at: datetime, max_events: int) -> list[dict]:
+    """A native `/batch` request body (JSON bytes) → normalised, fingerprinted events."""
+    return [annotate_grouping(e) for e in decode_batch(body, received_at, max_events)]

@@ -317,23 +317,31 @@ def normalize_event(raw: Any, received_at: datetime, path: str = '') -> dict:
     for key in raw:
         if key not in TOP_LEVEL_FIELDS:
             raise InvalidField(f'{prefix}{key} is not an event field', f'{prefix}{key}')
-
-    event_id = parse_uuid(raw['id'], f'{prefix}id') if raw.get('id') is not None else uuid.uuid4()
     exception = (
         _exception_entry(raw['exception'], f'{prefix}exception', allow_chain=True)
         if raw.get('exception') is not None
         else None
     )
-    level = parse_level(raw['level'], f'{prefix}level') if raw.get('level') is not None else None
+    stacktrace = _stacktrace(raw.get('stacktrace'), f'{prefix}stacktrace')
+    return assemble_event(raw.get, exception, stacktrace, received_at, prefix)
+
+
+def assemble_event(
+    get, exception: dict | None, stacktrace: dict | None, received_at: datetime, prefix: str = ''
+) -> dict:
+    """The normalised event from its checked exception and stacktrace and `get(field)` for the other
+    fields (checked here). Shared with events/decode.py, which checks those two its own way."""
+    event_id = parse_uuid(get('id'), f'{prefix}id') if get('id') is not None else uuid.uuid4()
+    level = parse_level(get('level'), f'{prefix}level') if get('level') is not None else None
     level = level or ('error' if exception else 'info')
-    if raw.get('type') is not None:
-        event_type = _name(raw['type'], f'{prefix}type', MAX_TYPE_CHARS)
+    if get('type') is not None:
+        event_type = _name(get('type'), f'{prefix}type', MAX_TYPE_CHARS)
     else:
         event_type = 'error' if exception or level in ('error', 'fatal') else 'message'
 
     timestamp = received_at
-    if raw.get('timestamp') is not None:
-        timestamp = parse_timestamp(raw['timestamp'], f'{prefix}timestamp')
+    if get('timestamp') is not None:
+        timestamp = parse_timestamp(get('timestamp'), f'{prefix}timestamp')
         if timestamp - received_at > MAX_FUTURE_SKEW:
             timestamp = received_at
 
@@ -341,15 +349,15 @@ def normalize_event(raw: Any, received_at: datetime, path: str = '') -> dict:
         'id': event_id,
         'type': event_type,
         'level': level,
-        'message': _string(raw.get('message'), f'{prefix}message', limit=MAX_MESSAGE_CHARS),
+        'message': _string(get('message'), f'{prefix}message', limit=MAX_MESSAGE_CHARS),
         'exception': exception,
-        'stacktrace': _stacktrace(raw.get('stacktrace'), f'{prefix}stacktrace'),
-        'metadata': _metadata(raw.get('metadata'), f'{prefix}metadata'),
-        'environment': _label(raw.get('environment'), f'{prefix}environment', MAX_ENVIRONMENT_CHARS, no_slash=True),
-        'release': _label(raw.get('release'), f'{prefix}release', MAX_RELEASE_CHARS),
-        'tags': _tags(raw.get('tags'), f'{prefix}tags'),
-        'user': _user(raw.get('user'), f'{prefix}user'),
-        'fingerprint': _fingerprint(raw.get('fingerprint'), f'{prefix}fingerprint'),
+        'stacktrace': stacktrace,
+        'metadata': _metadata(get('metadata'), f'{prefix}metadata'),
+        'environment': _label(get('environment'), f'{prefix}environment', MAX_ENVIRONMENT_CHARS, no_slash=True),
+        'release': _label(get('release'), f'{prefix}release', MAX_RELEASE_CHARS),
+        'tags': _tags(get('tags'), f'{prefix}tags'),
+        'user': _user(get('user'), f'{prefix}user'),
+        'fingerprint': _fingerprint(get('fingerprint'), f'{prefix}fingerprint'),
         'timestamp': to_millis(timestamp),
         'received_at': to_millis(received_at),
     }

@@ -61,6 +61,7 @@ def cmd_serve(args) -> None:
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     app = create_app(settings)
     tune_garbage_collector()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     print(f'PulseKit {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})', flush=True)
     uvicorn.run(
         app,
@@ -74,6 +75,10 @@ def cmd_serve(args) -> None:
 
 # Objects per collection of the youngest generation, and collections before the next older one is swept.
 GC_THRESHOLDS = (50_000, 20, 100)
+# How long a thread that wants the GIL waits before the holder must hand it over (Python's default: 5 ms).
+# The writer thread comes back from every SQLite statement wanting it while the event loop runs; at
+# 1 ms single-event ingest measured ~7% faster (benchmarks/ingest.py, four alternating runs each).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def tune_garbage_collector() -> None:

@@ -199,7 +199,10 @@ class KeyCache:
 
     def _digest(self, key: str | None) -> str:
         if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
-            raise InvalidApiKey('missing or malformed API key: send it in X-PulseKit-Key')
+            raise InvalidApiKey(
+                'missing or malformed API key: send a project key (pk_…) in X-PulseKit-Key or Authorization: '
+                'Bearer, or, from a Sentry SDK, in its DSN'
+            )
         return hash_key(key)
 
     def _granted(self, info: KeyInfo | None) -> KeyInfo:

@@ -34,8 +34,6 @@ MIN_WINDOW_S = 10
 MAX_WINDOW_S = 24 * 3600
 MAX_THRESHOLD = 10_000_000
 MAX_TAG_FILTERS = 10
-
-_writes = 0  # rule writes made by this process; see `writes()`
 FIRING_RECENT_S = 300  # a rule counts as "firing" for at least this long after it fired
 RE2_MAX_MEM_BYTES = 8 * 1024 * 1024  # a compiled pattern may use at most this much memory
 
@@ -174,6 +172,9 @@ def validate_rule(data: dict, *, allow_private: bool, current: AlertRule | None 
     if data.get('rotate_secret') not in (None, False, True):
         raise InvalidField('rotate_secret must be true or false', 'rotate_secret')
     return clean
+
+
+_writes = 0  # rule writes made by this process; see `writes()`
 
 
 def writes() -> int:

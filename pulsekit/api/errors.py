@@ -61,6 +61,11 @@ def error_response(exc: PulseKitError) -> Response:
     return json_response(error_body(code, exc.message, exc.field), status, headers)
 
 
+def internal_error_response() -> Response:
+    """The JSON 500 of the API (what went wrong is logged, never sent)."""
+    return json_response(error_body('internal_error', 'the server failed; the request may be retried'), 500)
+
+
 def install_error_handlers(app: FastAPI, *, http_errors: bool = True) -> None:
     """Map domain errors to JSON; with `http_errors`, also routing errors (404/405) — not on NiceGUI's own app,
     whose HTML pages must keep their own 404."""
@@ -80,7 +85,7 @@ def install_error_handlers(app: FastAPI, *, http_errors: bool = True) -> None:
     async def on_unexpected_error(request: Request, exc: Exception) -> Response:
         log.error('unhandled error on %s %s', request.method, request.url.path, exc_info=exc)
         if request.url.path.startswith('/api/'):
-            return json_response(error_body('internal_error', 'the server failed; the request may be retried'), 500)
+            return internal_error_response()
         return PlainTextResponse('Internal Server Error', status_code=500)
 
     app.add_exception_handler(PulseKitError, on_domain_error)

@@ -15,9 +15,8 @@ from starlette.requests import Request
 
 from ..errors import PulseKitError
 from . import events
-from .errors import error_body, error_response
+from .errors import error_response, internal_error_response
 from .middleware import BodySizeLimit, BodyTooLarge
-from .responses import json_response
 
 log = logging.getLogger(__name__)
 
@@ -43,5 +42,5 @@ class IngestLane:
             raise
         except Exception:
             log.exception('unhandled error on POST %s', scope['path'])
-            response = json_response(error_body('internal_error', 'the server failed; the request may be retried'), 500)
+            response = internal_error_response()
         await response(scope, receive, send)

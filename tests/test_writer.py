@@ -142,3 +142,45 @@ def test_an_issue_resolved_meanwhile_comes_back_as_a_regression(services):
     with services.db.connection_context():
         issue = Issue.get_by_id(issue.id)
         assert (issue.status, issue.is_regression, issue.resolved_at, issue.event_count) == ('open', True, None, 4)
+
+
+def test_counters_and_rollups_equal_what_the_events_say_after_a_mixed_workload(services):
+    with services.db.connection_context():
+        shop, api = create_project('Shop'), create_project('API')
+    sent: list[dict] = []
+
+    def event(i: int) -> dict:
+        body = {
+            'id': str(uuid.uuid4()),
+            'level': ('info', 'warning', 'error', 'fatal')[i % 4],
+            'message': f'message {i % 7}',
+            'tags': {'region': f'r{i % 3}', 'tier': 'gold'} if i % 2 else {},
+            'timestamp': 1764158400 - (i % 5) * 3600,  # five different hours
+        }
+        if i % 3:
+            body['exception'] = {'type': f'Error{i % 4}', 'value': 'boom'}
+        sent.append(body)
+        return body
+
+    for round_ in range(6):
+        for project in (shop, api):
+            fresh = [event(round_ * 10 + i) for i in range(1 if round_ % 2 else 12)]
+            retried = sent[-14:-12] if round_ >= 2 else []  # a client retry beside new events
+            services.writer.write_sync(project.id, [prepare_event(b, NOW) for b in retried + fresh])
+    with services.db.connection_context():
+        sql = services.db.execute_sql
+        assert sql('SELECT count(*) FROM events').fetchone()[0] == len(sent)
+        by_events = sql(
+            'SELECT project_id, timestamp / 3600000 * 3600000, level, count(*) FROM events GROUP BY 1, 2, 3'
+        ).fetchall()
+        assert sorted(by_events) == sorted(sql('SELECT project_id, hour, level, count FROM event_counts_hourly'))
+        by_tags = sql(
+            'SELECT e.project_id, e.timestamp / 3600000 * 3600000, t.key, t.value, count(*) '
+            'FROM events e, json_each(e.tags) t GROUP BY 1, 2, 3, 4'
+        ).fetchall()
+        assert sorted(by_tags) == sorted(sql('SELECT project_id, hour, key, value, count FROM tag_counts_hourly'))
+        issues = sql(
+            'SELECT i.event_count, i.first_seen, i.last_seen, count(e.seq), min(e.timestamp), max(e.timestamp) '
+            'FROM issues i JOIN events e ON e.issue_id = i.id GROUP BY i.id'
+        ).fetchall()
+        assert issues and all(row[:3] == row[3:] for row in issues)

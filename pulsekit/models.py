@@ -260,6 +260,18 @@ class TagCountHourly(BaseModel):
         primary_key = pw.CompositeKey('project', 'hour', 'key', 'value')
 
 
+class IssueCountHourly(BaseModel):
+    """Events per issue and hour (the home page's top issues of a range); kept with the events."""
+
+    issue = pw.ForeignKeyField(Issue, on_delete='CASCADE', column_name='issue_id')
+    hour = pw.BigIntegerField()  # epoch ms of the hour's start
+    count = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = 'issue_counts_hourly'
+        primary_key = pw.CompositeKey('issue', 'hour')
+
+
 MODELS = [
     Project,
     ApiKey,
@@ -274,6 +286,7 @@ MODELS = [
     SchemaMigration,
     EventCountHourly,
     TagCountHourly,
+    IssueCountHourly,
 ]
 
 

@@ -24,7 +24,7 @@ import peewee as pw
 from .db import is_sqlite
 from .events.writer import HOUR_MS
 from .instance_settings import default_retention_days
-from .models import Event, EventCountHourly, Issue, Project, TagCountHourly, now_utc, to_millis
+from .models import Event, EventCountHourly, Issue, IssueCountHourly, Project, TagCountHourly, now_utc, to_millis
 from .projects import delete_project, find_project, forget_cached_keys, retention_days_of
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,14 @@ def _uncount(rows: list[tuple]) -> None:
     """Take deleted events out of the hourly rollups; rows that reach zero go."""
     levels: Counter = Counter()
     tags: Counter = Counter()
-    for _seq, _issue, project_id, timestamp, level, event_tags in rows:
+    issues: Counter = Counter()
+    for _seq, issue_id, project_id, timestamp, level, event_tags in rows:
         hour = to_millis(timestamp) // HOUR_MS * HOUR_MS
         levels[project_id, hour, level] += 1
         for key, value in (event_tags or {}).items():
             tags[project_id, hour, key, value] += 1
+        if issue_id is not None:
+            issues[issue_id, hour] += 1
     for (project_id, hour, level), n in levels.items():
         where = (EventCountHourly.project == project_id) & (EventCountHourly.hour == hour)
         where &= EventCountHourly.level == level
@@ -84,10 +87,16 @@ def _uncount(rows: list[tuple]) -> None:
         where = (TagCountHourly.project == project_id) & (TagCountHourly.hour == hour)
         where &= (TagCountHourly.key == key) & (TagCountHourly.value == value)
         TagCountHourly.update(count=TagCountHourly.count - n).where(where).execute()
+    for (issue_id, hour), n in issues.items():
+        where = (IssueCountHourly.issue == issue_id) & (IssueCountHourly.hour == hour)
+        IssueCountHourly.update(count=IssueCountHourly.count - n).where(where).execute()
     hours = {(p, h) for p, h, _ in levels}
     for model in (EventCountHourly, TagCountHourly):
         for project_id, hour in hours:
             model.delete().where((model.project == project_id) & (model.hour == hour) & (model.count <= 0)).execute()
+    if issues:
+        emptied = IssueCountHourly.issue.in_(list({issue_id for issue_id, _ in issues}))
+        IssueCountHourly.delete().where(emptied & (IssueCountHourly.count <= 0)).execute()
 
 
 def delete_events_chunk(condition: pw.Expression, limit: int = CHUNK_ROWS) -> tuple[int, int]:

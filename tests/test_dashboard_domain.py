@@ -14,7 +14,7 @@ from pulsekit.events.filters import event_matches, filter_from_params, params_fr
 from pulsekit.events.ingest import prepare_event
 from pulsekit.events.issues import set_issue_status
 from pulsekit.events.queries import EventFilter, list_events
-from pulsekit.events.stats import events_over_time, home_summary, level_counts, resolve_range
+from pulsekit.events.stats import events_over_time, home_summary, level_counts, resolve_range, top_issues
 from pulsekit.models import Event, Issue, to_millis
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
@@ -85,6 +85,27 @@ def test_home_summary_counts_new_issues_and_errors(svc):
     summary = home_summary(None, resolve_range('24h', now=NOW + timedelta(minutes=1)))
     assert (summary['events'], summary['errors'], summary['new_issues']) == (1, 1, 1)
     assert summary['top_issues'][0]['title'] == 'boom'
+
+
+def test_top_issues_rank_by_their_events_in_the_range(svc):
+    shop = create_project('Shop')
+
+    def errors(kind, n, at):
+        return [{'exception': {'type': kind}, 'timestamp': (at - timedelta(minutes=i)).isoformat()} for i in range(n)]
+
+    old = NOW - timedelta(days=3)
+    write(svc, shop.id, errors('OldButBig', 10, old) + errors('OldButBig', 1, NOW) + errors('NewAndBusy', 3, NOW))
+    day = home_summary(None, resolve_range('24h', now=NOW + timedelta(minutes=1)))['top_issues']
+    ranked = [(i['title'], i['range_count'], i['event_count']) for i in day]
+    assert ranked == [('NewAndBusy', 3, 3), ('OldButBig', 1, 11)]
+    month = home_summary(None, resolve_range('30d', now=NOW + timedelta(minutes=1)))['top_issues']
+    assert [(i['title'], i['range_count']) for i in month] == [('OldButBig', 11), ('NewAndBusy', 3)]
+    # A range that is not on hour boundaries counts its edges from the events themselves.
+    since, until = to_millis(NOW - timedelta(minutes=1, seconds=30)), to_millis(NOW + timedelta(seconds=1))
+    assert [(i['title'], i['range_count']) for i in top_issues(None, since, until)] == [
+        ('NewAndBusy', 2),
+        ('OldButBig', 1),
+    ]
 
 
 def test_tag_facets_exact_from_rollup_and_sampled_with_other_filters(svc):

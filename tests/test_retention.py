@@ -5,7 +5,7 @@ import pytest
 
 from pulsekit.config import Settings
 from pulsekit.instance_settings import default_retention_days, set_setting
-from pulsekit.models import Event, EventCountHourly, Issue, TagCountHourly, to_millis
+from pulsekit.models import Event, EventCountHourly, Issue, IssueCountHourly, TagCountHourly, to_millis
 from pulsekit.projects import create_project
 from pulsekit.retention import prune, writer_runner
 
@@ -113,20 +113,23 @@ def test_default_retention_is_the_admin_setting_else_the_environment(env):
     assert default_retention_days(Settings(retention_days=12)) == 40
 
 
-def _rollups() -> tuple[dict, dict]:
+def _rollups() -> tuple[dict, dict, dict]:
     levels = {(r.project_id, r.hour, r.level): r.count for r in EventCountHourly.select()}
     tags = {(r.project_id, r.hour, r.key, r.value): r.count for r in TagCountHourly.select()}
-    return levels, tags
+    issues = {(r.issue_id, r.hour): r.count for r in IssueCountHourly.select()}
+    return levels, tags, issues
 
 
-def _rollups_from_events() -> tuple[dict, dict]:
-    levels, tags = Counter(), Counter()
+def _rollups_from_events() -> tuple[dict, dict, dict]:
+    levels, tags, issues = Counter(), Counter(), Counter()
     for e in Event.select():
         hour = to_millis(e.timestamp) // 3_600_000 * 3_600_000
         levels[e.project_id, hour, e.level] += 1
         for key, value in (e.tags or {}).items():
             tags[e.project_id, hour, key, value] += 1
-    return dict(levels), dict(tags)
+        if e.issue_id is not None:
+            issues[e.issue_id, hour] += 1
+    return dict(levels), dict(tags), dict(issues)
 
 
 def test_retention_keeps_the_hourly_rollups_equal_to_the_stored_events(env):
@@ -150,5 +153,5 @@ def test_retention_keeps_the_hourly_rollups_equal_to_the_stored_events(env):
 
     assert report.events_deleted == 3
     assert _rollups() == _rollups_from_events()
-    levels, _tags = _rollups()
+    levels, _tags, _issues = _rollups()
     assert sum(levels.values()) == 2

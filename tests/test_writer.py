@@ -184,3 +184,8 @@ def test_counters_and_rollups_equal_what_the_events_say_after_a_mixed_workload(s
             'FROM issues i JOIN events e ON e.issue_id = i.id GROUP BY i.id'
         ).fetchall()
         assert issues and all(row[:3] == row[3:] for row in issues)
+        by_issue_hour = sql(
+            'SELECT issue_id, timestamp / 3600000 * 3600000, count(*) FROM events WHERE issue_id IS NOT NULL '
+            'GROUP BY 1, 2'
+        ).fetchall()
+        assert sorted(by_issue_hour) == sorted(sql('SELECT issue_id, hour, count FROM issue_counts_hourly'))

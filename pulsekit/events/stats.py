@@ -8,12 +8,13 @@ few thousand small rows instead of millions of events, and stays exact.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import peewee as pw
 
-from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, to_millis
+from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, IssueCountHourly, to_millis
 from .queries import EventFilter, issue_to_dict, list_events
 
 HOUR_MS = 3_600_000
@@ -176,15 +177,41 @@ def count_alert_firings(project_ids: list[int] | None, since_ms: int, until_ms: 
     )
 
 
-def top_issues(project_ids: list[int] | None, since_ms: int, limit: int = 5) -> list[dict]:
-    """Unresolved issues seen in the range, most events first."""
-    rows = (
-        Issue.select()
-        .where(_project_cond(Issue.project, project_ids), Issue.last_seen >= since_ms, Issue.status == 'open')
-        .order_by(Issue.event_count.desc(), Issue.id.desc())
-        .limit(limit)
+def top_issues(project_ids: list[int] | None, since_ms: int, until_ms: int, limit: int = 5) -> list[dict]:
+    """Open issues with the most events in [since, until), each with `range_count`: the hourly rollup
+    for whole hours, raw events at the edges (as `level_counts`), for the issues seen in the range."""
+    open_in_range = (
+        _project_cond(Issue.project, project_ids),
+        Issue.status == 'open',
+        Issue.last_seen >= since_ms,
+        Issue.first_seen < until_ms,
     )
-    return [issue_to_dict(r) for r in rows]
+    first_hour = -(-since_ms // HOUR_MS) * HOUR_MS
+    last_hour = until_ms // HOUR_MS * HOUR_MS
+    counts: Counter = Counter()
+    if last_hour > first_hour:
+        whole_hours = (
+            IssueCountHourly.select(IssueCountHourly.issue, pw.fn.SUM(IssueCountHourly.count))
+            .join(Issue)
+            .where(*open_in_range, IssueCountHourly.hour >= first_hour, IssueCountHourly.hour < last_hour)
+            .group_by(IssueCountHourly.issue)
+        )
+        counts.update(dict(whole_hours.tuples()))
+        edges = [(since_ms, first_hour), (last_hour, until_ms)]
+    else:
+        edges = [(since_ms, until_ms)]
+    for start, end in edges:
+        if end > start:
+            raw = (
+                Event.select(Event.issue, pw.fn.COUNT(Event.seq))
+                .join(Issue)
+                .where(*open_in_range, Event.timestamp >= start, Event.timestamp < end)
+                .group_by(Event.issue)
+            )
+            counts.update(dict(raw.tuples()))
+    top = sorted(((int(n), issue_id) for issue_id, n in counts.items() if n), reverse=True)[:limit]
+    issues = {i.id: i for i in Issue.select().where(Issue.id.in_([issue_id for _, issue_id in top]))}
+    return [{**issue_to_dict(issues[issue_id]), 'range_count': n} for n, issue_id in top if issue_id in issues]
 
 
 def home_summary(project_ids: list[int] | None, time_range: TimeRange, recent: int = 8) -> dict:
@@ -200,7 +227,7 @@ def home_summary(project_ids: list[int] | None, time_range: TimeRange, recent: i
         'new_issues': count_new_issues(project_ids, since_ms, until_ms),
         'firing_alerts': count_alert_firings(project_ids, since_ms, until_ms),
         'chart': events_over_time(project_ids, since_ms, until_ms),
-        'top_issues': top_issues(project_ids, since_ms),
+        'top_issues': top_issues(project_ids, since_ms, until_ms),
         'recent_events': events,
     }
 

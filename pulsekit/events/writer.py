@@ -332,7 +332,7 @@ class Writer:
             if self._insert_rows(rows) != len(rows):
                 raise _AlreadyStored
             if not self._sqlite:  # on SQLite, triggers count the inserted rows
-                self._count(fresh)
+                self._count(fresh, issue_ids)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
 
@@ -364,28 +364,33 @@ class Writer:
             for start in range(0, len(rows), INSERT_CHUNK_ROWS)
         )
 
-    def _count(self, fresh: list[tuple[int, dict]]) -> None:
-        """Keep the hourly rollups (per level, per tag value) in step with the events, same transaction."""
+    def _count(self, fresh: list[tuple[int, dict]], issue_ids: dict[tuple[int, str], int]) -> None:
+        """Keep the hourly rollups (per level, per tag value, per issue) in step with the events, same
+        transaction. PostgreSQL only: on SQLite, triggers do it (migrations 0005, 0006)."""
         levels: Counter = Counter()
         tags: Counter = Counter()
+        issues: Counter = Counter()
         for project_id, event in fresh:
             hour = event['timestamp'] // HOUR_MS * HOUR_MS
             levels[project_id, hour, event['level']] += 1
             for key, value in (event['tags'] or {}).items():
                 tags[project_id, hour, key, value] += 1
+            issue_id = issue_ids.get((project_id, event.get('_fingerprint')))
+            if issue_id is not None:
+                issues[issue_id, hour] += 1
         p = self.db.param
-        self.db.cursor().executemany(
-            f'INSERT INTO event_counts_hourly (project_id, hour, level, count) VALUES ({p}, {p}, {p}, {p}) '
-            'ON CONFLICT (project_id, hour, level) DO UPDATE SET count = event_counts_hourly.count + excluded.count',
-            [(project_id, hour, level, n) for (project_id, hour, level), n in levels.items()],
-        )
-        if tags:
-            self.db.cursor().executemany(
-                f'INSERT INTO tag_counts_hourly (project_id, hour, key, value, count) VALUES ({p}, {p}, {p}, {p}, {p}) '
-                'ON CONFLICT (project_id, hour, key, value) '
-                'DO UPDATE SET count = tag_counts_hourly.count + excluded.count',
-                [(project_id, hour, key, value, n) for (project_id, hour, key, value), n in tags.items()],
-            )
+        for table, columns, counts in (
+            ('event_counts_hourly', 'project_id, hour, level', levels),
+            ('tag_counts_hourly', 'project_id, hour, key, value', tags),
+            ('issue_counts_hourly', 'issue_id, hour', issues),
+        ):
+            if counts:
+                params = ', '.join([p] * (columns.count(',') + 2))
+                self.db.cursor().executemany(
+                    f'INSERT INTO {table} ({columns}, count) VALUES ({params}) '
+                    f'ON CONFLICT ({columns}) DO UPDATE SET count = {table}.count + excluded.count',
+                    [(*key, n) for key, n in counts.items()],
+                )
 
     def _existing_ids(self, ids: list[str]) -> set[str]:
         found: set[str] = set()

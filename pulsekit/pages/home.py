@@ -110,7 +110,9 @@ def register(settings: Settings) -> None:
                             with ui.column().classes('gap-0 min-w-0 flex-1'):
                                 ui.label(issue['title']).classes('truncate font-medium w-full')
                                 ui.label(issue['culprit'] or '').classes('truncate pk-muted text-xs w-full')
-                            ui.label(f'{issue["event_count"]:,}').classes('text-sm pk-muted')
+                            ui.label(f'{issue["range_count"]:,}').classes('text-sm pk-muted').tooltip(
+                                f'events in this range ({issue["event_count"]:,} in all)'
+                            )
                 with ui.card().classes('pk-card flex-1 p-4 gap-2 min-w-0'):
                     with ui.row().classes('w-full items-center justify-between'):
                         ui.label('Recent events').classes('font-semibold')

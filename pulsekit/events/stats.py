@@ -71,8 +71,6 @@ def _project_cond(column: pw.Field, project_ids: list[int] | None):
 
 
 def _raw_level_counts(project_ids, levels, since_ms: int, until_ms: int) -> dict[str, int]:
-    if until_ms <= since_ms:
-        return {}
     query = (
         Event.select(Event.level, pw.fn.COUNT(Event.seq))
         .where(_project_cond(Event.project, project_ids), Event.timestamp >= since_ms, Event.timestamp < until_ms)
@@ -83,32 +81,37 @@ def _raw_level_counts(project_ids, levels, since_ms: int, until_ms: int) -> dict
     return dict(query.tuples())
 
 
+def split_at_hours(since_ms: int, until_ms: int) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
+    """[since, until) as the whole hours inside it (None if there are none), read from a rollup, and
+    the non-empty partial ranges at its edges, counted from the events themselves."""
+    first_hour = -(-since_ms // HOUR_MS) * HOUR_MS
+    last_hour = until_ms // HOUR_MS * HOUR_MS
+    if last_hour <= first_hour:
+        return None, [(since_ms, until_ms)] if until_ms > since_ms else []
+    edges = [(since_ms, first_hour), (last_hour, until_ms)]
+    return (first_hour, last_hour), [(start, end) for start, end in edges if end > start]
+
+
 def level_counts(
     project_ids: list[int] | None, since_ms: int, until_ms: int, levels: list[str] | None = None
 ) -> dict[str, int]:
     """Exact number of events per level in [since, until): rollup for whole hours, raw rows at the edges."""
-    first_hour = -(-since_ms // HOUR_MS) * HOUR_MS
-    last_hour = until_ms // HOUR_MS * HOUR_MS
-    counts = dict.fromkeys(LEVELS, 0)
-    if last_hour <= first_hour:
-        parts = [_raw_level_counts(project_ids, levels, since_ms, until_ms)]
-    else:
+    whole, edges = split_at_hours(since_ms, until_ms)
+    parts = [_raw_level_counts(project_ids, levels, start, end) for start, end in edges]
+    if whole is not None:
         query = (
             EventCountHourly.select(EventCountHourly.level, pw.fn.SUM(EventCountHourly.count))
             .where(
                 _project_cond(EventCountHourly.project, project_ids),
-                EventCountHourly.hour >= first_hour,
-                EventCountHourly.hour < last_hour,
+                EventCountHourly.hour >= whole[0],
+                EventCountHourly.hour < whole[1],
             )
             .group_by(EventCountHourly.level)
         )
         if levels:
             query = query.where(EventCountHourly.level.in_(levels))
-        parts = [
-            _raw_level_counts(project_ids, levels, since_ms, first_hour),
-            dict(query.tuples()),
-            _raw_level_counts(project_ids, levels, last_hour, until_ms),
-        ]
+        parts.append(dict(query.tuples()))
+    counts = dict.fromkeys(LEVELS, 0)
     for part in parts:
         for level, n in part.items():
             counts[level] = counts.get(level, 0) + int(n or 0)
@@ -186,29 +189,24 @@ def top_issues(project_ids: list[int] | None, since_ms: int, until_ms: int, limi
         Issue.last_seen >= since_ms,
         Issue.first_seen < until_ms,
     )
-    first_hour = -(-since_ms // HOUR_MS) * HOUR_MS
-    last_hour = until_ms // HOUR_MS * HOUR_MS
+    whole, edges = split_at_hours(since_ms, until_ms)
     counts: Counter = Counter()
-    if last_hour > first_hour:
+    if whole is not None:
         whole_hours = (
             IssueCountHourly.select(IssueCountHourly.issue, pw.fn.SUM(IssueCountHourly.count))
             .join(Issue)
-            .where(*open_in_range, IssueCountHourly.hour >= first_hour, IssueCountHourly.hour < last_hour)
+            .where(*open_in_range, IssueCountHourly.hour >= whole[0], IssueCountHourly.hour < whole[1])
             .group_by(IssueCountHourly.issue)
         )
         counts.update(dict(whole_hours.tuples()))
-        edges = [(since_ms, first_hour), (last_hour, until_ms)]
-    else:
-        edges = [(since_ms, until_ms)]
     for start, end in edges:
-        if end > start:
-            raw = (
-                Event.select(Event.issue, pw.fn.COUNT(Event.seq))
-                .join(Issue)
-                .where(*open_in_range, Event.timestamp >= start, Event.timestamp < end)
-                .group_by(Event.issue)
-            )
-            counts.update(dict(raw.tuples()))
+        raw = (
+            Event.select(Event.issue, pw.fn.COUNT(Event.seq))
+            .join(Issue)
+            .where(*open_in_range, Event.timestamp >= start, Event.timestamp < end)
+            .group_by(Event.issue)
+        )
+        counts.update(dict(raw.tuples()))
     top = sorted(((int(n), issue_id) for issue_id, n in counts.items() if n), reverse=True)[:limit]
     issues = {i.id: i for i in Issue.select().where(Issue.id.in_([issue_id for _, issue_id in top]))}
     return [{**issue_to_dict(issues[issue_id]), 'range_count': n} for n, issue_id in top if issue_id in issues]

@@ -77,8 +77,7 @@ __all__ = [
 # sentry-sdk's names for a nested scope: same behaviour as scope().
 new_scope = scope
 push_scope = scope
-_debug_handler = logging.StreamHandler(sys.stderr)
-_debug_handler.setFormatter(logging.Formatter('[pulsekit_sdk] %(levelname)s %(message)s'))
+_debug_handlers: list = []
 
 _init_lock = threading.Lock()
 
@@ -107,12 +106,16 @@ def init(dsn: str | None = None, **options: Any) -> Client:
 
 def _set_debug(is_debug: bool) -> None:
     sdk_logger = logging.getLogger('pulsekit_sdk')
-    if is_debug:
-        sdk_logger.addHandler(_debug_handler)
-        sdk_logger.setLevel(logging.DEBUG)
-    elif _debug_handler in sdk_logger.handlers:
-        sdk_logger.removeHandler(_debug_handler)
+    while _debug_handlers:
+        sdk_logger.removeHandler(_debug_handlers.pop())
         sdk_logger.setLevel(logging.NOTSET)
+    if is_debug:
+        # The stderr of now, not of import time (a test runner or daemon may have replaced it).
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter('[pulsekit_sdk] %(levelname)s %(message)s'))
+        _debug_handlers.append(handler)
+        sdk_logger.addHandler(handler)
+        sdk_logger.setLevel(logging.DEBUG)
 
 
 def _close_at_exit() -> None:

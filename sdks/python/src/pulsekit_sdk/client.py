@@ -107,6 +107,10 @@ class Client:
             if self.options.sample_rate < 1.0 and self._sample() >= self.options.sample_rate:
                 self._worker.count_drop('sample_rate')
                 return None
+            full = self._worker.full_reason()
+            if full is not None:
+                self._worker.count_drop(full)
+                return None
             event = self._build_event(type, level, message, metadata, tags, user, fingerprint, exc)
             event_id = self._send(event, exc)
             if event_id is not None:

@@ -78,6 +78,7 @@ class Worker:
         self._cond = threading.Condition()
         self._pending: collections.deque = collections.deque()
         self._pending_bytes = 0
+        self._bytes_refused_at = float('inf')  # queue size at the last refusal for lack of bytes
         self._in_flight = 0
         self._flush_waiters = 0  # while > 0, batches leave without waiting to fill up
         self._stopping = threading.Event()
@@ -115,12 +116,31 @@ class Worker:
                 return False
             if self._pending_bytes + len(encoded) > self._max_queue_bytes:
                 self._count_drop_locked('queue_bytes_full')
+                self._bytes_refused_at = self._pending_bytes
                 return False
             self._pending.append(item)
             self._pending_bytes += len(encoded)
             if len(self._pending) == 1 or len(self._pending) >= self._max_batch_size:
                 self._cond.notify_all()
         return True
+
+    def full_reason(self) -> str | None:
+        """Why a new event would be dropped right now (full queue, refused key, closed), or None.
+
+        Checked before an event is built, so an app capturing during an outage does not pay for
+        stack walks and encoding of events that cannot be queued. Read without the lock: a stale
+        answer only means the event is built and then dropped by submit().
+        """
+        if self._stopping.is_set():
+            return 'closed'
+        if self._refused is not None:
+            return 'unauthorized'
+        if len(self._pending) >= self._max_queue_size:
+            return 'queue_full'
+        # After an event did not fit, the next is assumed not to fit either until the queue shrinks.
+        if self._pending_bytes >= min(self._max_queue_bytes, self._bytes_refused_at):
+            return 'queue_bytes_full'
+        return None
 
     def count_drop(self, reason: str, count: int = 1) -> None:
         with self._cond:
@@ -212,6 +232,7 @@ class Worker:
             size = min(len(self._pending), self._max_batch_size)
             batch = [self._pending.popleft() for _ in range(size)]
             self._pending_bytes -= sum(len(item[0]) for item in batch)
+            self._bytes_refused_at = float('inf')
             self._in_flight = size
             return batch
 

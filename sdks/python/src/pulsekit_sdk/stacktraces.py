@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import sysconfig
@@ -23,6 +24,7 @@ def _library_dirs() -> tuple:
 _LIBRARY_DIRS = _library_dirs()
 
 
+@functools.lru_cache(maxsize=4096)
 def is_in_app(filename: str) -> bool:
     """False for the standard library, installed packages, this SDK and code without a file."""
     if not filename or filename.startswith('<'):
@@ -113,7 +115,7 @@ def frame_to_wire(frame: FrameType, lineno: int, rules: InAppRules = _DEFAULT_RU
     module = str(frame.f_globals.get('__name__', ''))
     wire = {
         'filename': filename,
-        'abs_path': os.path.abspath(filename) if not filename.startswith('<') else filename,
+        'abs_path': _abs_path(filename),
         'function': code.co_name,
         'module': module,
         'lineno': lineno or 0,
@@ -121,6 +123,12 @@ def frame_to_wire(frame: FrameType, lineno: int, rules: InAppRules = _DEFAULT_RU
     }
     wire.update(_source_context(filename, lineno, frame.f_globals))
     return wire
+
+
+@functools.lru_cache(maxsize=4096)
+def _abs_path(filename: str) -> str:
+    # Cached with is_in_app: both cost system calls per frame, and a process has few source files.
+    return os.path.abspath(filename) if not filename.startswith('<') else filename
 
 
 def _source_context(filename: str, lineno: int, module_globals: dict) -> dict:

@@ -69,6 +69,7 @@ class Worker:
         self._losses_since_flush = 0
         self._reported_rejections: set = set()
         self._refused: str | None = None  # set on 401/403: the key will not work until init() again
+        self._is_in_outage = False  # a batch was given up and none delivered since: log the next quietly
         self._start()
         if hasattr(os, 'register_at_fork'):
             # A forked child (gunicorn --preload, multiprocessing) has no worker thread: start its own.
@@ -247,6 +248,9 @@ class Worker:
                     self._transport.send_encoded([item[0] for item in batch])
                 else:
                     self._transport.send([item[1] for item in batch])
+                if self._is_in_outage:
+                    self._is_in_outage = False
+                    logger.warning('pulsekit: delivering again')
                 return
             except RetryLater as exc:
                 gave_up = exc.kind
@@ -277,7 +281,10 @@ class Worker:
                 self.count_drop('transport_error', len(batch))
                 return
         reason = 'shutdown' if self._stopping.is_set() else gave_up
-        logger.warning('pulsekit: gave up sending %d events (%s)', len(batch), reason)
+        # One warning per outage, not one per batch: a server down for an hour must not flood the app's log.
+        log = logger.debug if self._is_in_outage else logger.warning
+        log('pulsekit: gave up sending %d events (%s); counted in dropped_events()', len(batch), reason)
+        self._is_in_outage = True
         self.count_drop(reason, len(batch))
 
     def _report_rejection(self, exc: BatchRejected) -> None:

@@ -25,7 +25,7 @@ fi
 echo "==> pip install -e .[test]"
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e ".[test]"
-echo "==> pip install -e sdks/python"
-.venv/bin/pip install -q -e sdks/python
+echo "==> pip install -e sdks/python[test] (with Flask, Django and FastAPI for the integration tests)"
+.venv/bin/pip install -q -e "sdks/python[test]"
 echo "==> npm ci tests/sentry/node (official @sentry/node, for the Sentry compatibility tests)"
 npm ci --prefix tests/sentry/node --no-audit --no-fund --loglevel=error

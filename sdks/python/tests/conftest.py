@@ -38,11 +38,19 @@ class CapturingServer:
 
     def __init__(self):
         self.requests: list = []
+        self.connections = 0  # TCP connections accepted
         self.script: collections.deque = collections.deque()
         self._lock = threading.Condition()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'  # keep-alive, as a real server
+
+            def setup(self):
+                super().setup()
+                with server._lock:
+                    server.connections += 1
+
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get('Content-Length', 0)))
                 record = Recorded('POST', self.path, dict(self.headers.items()), raw)

@@ -65,8 +65,16 @@ def test_tags_and_metadata_are_made_valid_instead_of_poisoning_the_batch(client)
     assert event['metadata'] == {'cart': '<Cart 3 items>', 'ids': [1, 2], 'ratio': 'nan', '7': 'int key'}
 
 
+def test_an_oversized_value_is_trimmed_and_the_rest_of_the_metadata_kept(client):
+    client.capture(type='big', metadata={'blob': 'x' * 70_000, 'rows': list(range(2000)), 'order': 1234})
+    (event,) = sent(client)
+    assert event['metadata']['blob'] == 'x' * 8192 + '…'
+    assert event['metadata']['rows'] == list(range(500))
+    assert event['metadata']['order'] == 1234
+
+
 def test_oversized_metadata_is_replaced_by_a_note_and_the_event_still_sent(client):
-    client.capture(type='big', metadata={'blob': 'x' * 70_000})
+    client.capture(type='big', metadata={f'blob{n}': 'x' * 8000 for n in range(10)})
     (event,) = sent(client)
     assert list(event['metadata']) == ['pulsekit_dropped_metadata_bytes']
 
@@ -215,7 +223,7 @@ def test_a_failing_before_send_drops_the_event_rather_than_send_it_unscrubbed(ma
 
     client = make_client(before_send=before_send)
     assert client.capture_message('password=hunter2') is None
-    assert client.flush(5.0)
+    assert not client.flush(5.0), 'an event lost to a bug is a loss flush() reports'
     assert server.requests == []
     assert client.dropped_events() == {'before_send_error': 1}
 

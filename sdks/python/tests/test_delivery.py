@@ -103,9 +103,9 @@ def test_a_validation_error_is_not_retried_and_is_logged_once(make_client, serve
 
     with caplog.at_level(logging.ERROR, logger='pulsekit_sdk'):
         client.capture_message('first')
-        assert client.flush(5.0)
+        assert not client.flush(5.0), 'a refused batch is a loss flush() reports'
         client.capture_message('second')
-        assert client.flush(5.0)
+        assert not client.flush(5.0)
 
     assert len(server.requests) == 2
     assert sleeps.delays == []
@@ -120,9 +120,9 @@ def test_an_unreachable_server_is_retried_then_the_batch_is_dropped_and_counted(
     client = make_client(endpoint=f'http://127.0.0.1:{port}', max_retries=2, jitter=lambda: 0.0)
     client.capture_message('lost')
 
-    assert client.flush(5.0)
+    assert not client.flush(5.0)
     assert sleeps.delays == [0.25, 0.5]
-    assert client.dropped_events() == {'retries_exhausted': 1}
+    assert client.dropped_events() == {'server_unreachable': 1}
 
 
 def test_a_full_queue_drops_the_newest_events_and_counts_them(make_client, server):
@@ -132,8 +132,10 @@ def test_a_full_queue_drops_the_newest_events_and_counts_them(make_client, serve
     assert ids[3:] == [None, None]
     assert all(ids[:3])
     assert client.dropped_events() == {'queue_full': 2}
-    assert client.flush(5.0)
+    assert not client.flush(5.0), 'events dropped before the flush make it report a loss'
     assert [event['id'] for event in server.events()] == ids[:3]
+    client.capture_message('after')
+    assert client.flush(5.0), 'the next flush with nothing lost since is clean again'
 
 
 def test_flush_reports_false_while_the_server_keeps_answering_503(make_client, server):

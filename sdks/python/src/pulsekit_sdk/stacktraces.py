@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import sysconfig
@@ -23,6 +24,7 @@ def _library_dirs() -> tuple:
 _LIBRARY_DIRS = _library_dirs()
 
 
+@functools.lru_cache(maxsize=4096)
 def is_in_app(filename: str) -> bool:
     """False for the standard library, installed packages, this SDK and code without a file."""
     if not filename or filename.startswith('<'):
@@ -37,7 +39,29 @@ def is_in_app(filename: str) -> bool:
     return not real.startswith(_LIBRARY_DIRS)
 
 
-def exception_to_wire(exc: BaseException) -> tuple:
+class InAppRules:
+    """in_app_include / in_app_exclude: module prefixes that override the path-based guess."""
+
+    def __init__(self, include: tuple = (), exclude: tuple = ()):
+        self._include = tuple(str(prefix) for prefix in include)
+        self._exclude = tuple(str(prefix) for prefix in exclude)
+
+    def is_in_app(self, module: str, filename: str) -> bool:
+        if self._exclude and _has_prefix(module, self._exclude):
+            return False
+        if self._include and _has_prefix(module, self._include):
+            return True
+        return is_in_app(filename)
+
+
+def _has_prefix(module: str, prefixes: tuple) -> bool:
+    return any(module == prefix or module.startswith(prefix + '.') for prefix in prefixes)
+
+
+_DEFAULT_RULES = InAppRules()
+
+
+def exception_to_wire(exc: BaseException, max_frames: int = MAX_FRAMES, rules: InAppRules = _DEFAULT_RULES) -> tuple:
     """(exception, stacktrace or None) for an event; the chain lists causes, the direct cause first."""
     wire = _describe(exc)
     chain = []
@@ -47,14 +71,14 @@ def exception_to_wire(exc: BaseException) -> tuple:
     while cause is not None and id(cause) not in seen and len(chain) < MAX_CHAIN:
         seen.add(id(cause))
         entry = _describe(cause)
-        frames = frames_from_traceback(cause.__traceback__)
+        frames = frames_from_traceback(cause.__traceback__, max_frames, rules)
         if frames:
             entry['stacktrace'] = {'frames': frames}
         chain.append(entry)
         cause = _cause_of(cause)
     if chain:
         wire['chain'] = chain
-    frames = frames_from_traceback(exc.__traceback__)
+    frames = frames_from_traceback(exc.__traceback__, max_frames, rules)
     return wire, ({'frames': frames} if frames else None)
 
 
@@ -76,26 +100,35 @@ def _describe(exc: BaseException) -> dict:
     return {'type': type(exc).__name__, 'value': value, 'module': type(exc).__module__}
 
 
-def frames_from_traceback(tb: TracebackType | None) -> list:
-    """Frames oldest first, the failing frame last; at most the last MAX_FRAMES."""
-    # Trim before reading any source, so a deep recursion costs 250 frames of work.
-    entries = list(traceback.walk_tb(tb))[-MAX_FRAMES:]
-    return [frame_to_wire(frame, lineno) for frame, lineno in entries]
+def frames_from_traceback(
+    tb: TracebackType | None, max_frames: int = MAX_FRAMES, rules: InAppRules = _DEFAULT_RULES
+) -> list:
+    """Frames oldest first, the failing frame last; at most the last max_frames."""
+    # Trim before reading any source, so a deep recursion costs max_frames frames of work.
+    entries = list(traceback.walk_tb(tb))[-min(max_frames, MAX_FRAMES) :]
+    return [frame_to_wire(frame, lineno, rules) for frame, lineno in entries]
 
 
-def frame_to_wire(frame: FrameType, lineno: int) -> dict:
+def frame_to_wire(frame: FrameType, lineno: int, rules: InAppRules = _DEFAULT_RULES) -> dict:
     code = frame.f_code
     filename = code.co_filename
+    module = str(frame.f_globals.get('__name__', ''))
     wire = {
         'filename': filename,
-        'abs_path': os.path.abspath(filename) if not filename.startswith('<') else filename,
+        'abs_path': _abs_path(filename),
         'function': code.co_name,
-        'module': str(frame.f_globals.get('__name__', '')),
+        'module': module,
         'lineno': lineno or 0,
-        'in_app': is_in_app(filename),
+        'in_app': rules.is_in_app(module, filename),
     }
     wire.update(_source_context(filename, lineno, frame.f_globals))
     return wire
+
+
+@functools.lru_cache(maxsize=4096)
+def _abs_path(filename: str) -> str:
+    # Cached with is_in_app: both cost system calls per frame, and a process has few source files.
+    return os.path.abspath(filename) if not filename.startswith('<') else filename
 
 
 def _source_context(filename: str, lineno: int, module_globals: dict) -> dict:

@@ -39,6 +39,8 @@ MAX_TYPE_CHARS = 100
 MAX_MESSAGE_CHARS = 8192
 MAX_METADATA_BYTES = 64 * 1024
 MAX_METADATA_DEPTH = 10
+MAX_VALUE_CHARS = 8192  # a longer string in metadata is cut, so one huge variable does not cost the whole object
+MAX_VALUE_ITEMS = 500  # items kept of one list or dict in metadata
 MAX_TAGS = 50
 MAX_TAG_KEY_CHARS = 64
 MAX_TAG_VALUE_CHARS = 200
@@ -102,17 +104,22 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     The server counts the metadata object as level 1 and refuses any value, even a number, below
     level 10: a container that would hold one is replaced by its repr() string.
     """
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, str):
+        return value if len(value) <= MAX_VALUE_CHARS else value[:MAX_VALUE_CHARS] + '…'
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     if depth >= MAX_METADATA_DEPTH - 1:
         return _safe_repr(value)
     if isinstance(value, dict):
-        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
+        items = list(value.items())[:MAX_VALUE_ITEMS] if len(value) > MAX_VALUE_ITEMS else value.items()
+        return {str(key): json_safe(item, depth + 1) for key, item in items}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(item, depth + 1) for item in value]
-    return _safe_repr(value)
+        items = list(value)[:MAX_VALUE_ITEMS] if len(value) > MAX_VALUE_ITEMS else value
+        return [json_safe(item, depth + 1) for item in items]
+    text = _safe_repr(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + '…'
 
 
 def _safe_repr(value: Any) -> str:
@@ -127,11 +134,22 @@ def clean_metadata(metadata: Any) -> dict | None:
     if metadata is None:
         return None
     safe = json_safe(metadata if isinstance(metadata, dict) else {'value': metadata})
-    size = len(json.dumps(safe, ensure_ascii=False, separators=(',', ':')).encode())
+    size = _json_size(safe)
+    while size > MAX_METADATA_BYTES and safe.get('breadcrumbs'):
+        # Breadcrumbs give way first, the oldest half at a time: the event's own data matters more.
+        crumbs = safe['breadcrumbs']
+        safe['breadcrumbs'] = crumbs[len(crumbs) // 2 + 1 :] if isinstance(crumbs, list) else None
+        if not safe['breadcrumbs']:
+            del safe['breadcrumbs']
+        size = _json_size(safe)
     if size > MAX_METADATA_BYTES:
         logger.warning('pulsekit: metadata of %d bytes exceeds %d and was dropped', size, MAX_METADATA_BYTES)
         return {'pulsekit_dropped_metadata_bytes': size}
     return safe
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(',', ':')).encode('utf-8', 'replace'))
 
 
 def clean_user(user: Any) -> dict | None:

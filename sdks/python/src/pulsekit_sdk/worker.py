@@ -12,9 +12,12 @@ import time
 import weakref
 from typing import Callable
 
-from .transport import BatchRejected, RetryLater, Transport
+from .transport import BatchRejected, RetryLater, Transport, Unauthorized, encode_event
 
 logger = logging.getLogger('pulsekit_sdk')
+
+# Drops the user asked for: they do not make flush() report a loss.
+CHOSEN_DROPS = frozenset({'sample_rate', 'before_send', 'ignore_errors', 'duplicate'})
 
 INITIAL_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 30.0
@@ -44,21 +47,29 @@ class Worker:
         transport: Transport,
         *,
         max_queue_size: int = 1000,
+        max_queue_bytes: int = 4_000_000,
         max_batch_size: int = 100,
         batch_interval_s: float = 1.0,
         max_retries: int = 8,
         sleep: Callable[[float], object] | None = None,
         jitter: Callable[[], float] = random.random,
+        describe_key: str = '',
     ):
         self._transport = transport
         self._max_queue_size = max_queue_size
+        self._max_queue_bytes = max_queue_bytes
+        self._sends_encoded = callable(getattr(transport, 'send_encoded', None))
+        self._describe_key = describe_key
         self._max_batch_size = max_batch_size
         self._batch_interval_s = batch_interval_s
         self._max_retries = max_retries
         self._jitter = jitter
         self._injected_sleep = sleep
         self._drops: collections.Counter = collections.Counter()
+        self._losses_since_flush = 0
         self._reported_rejections: set = set()
+        self._refused: str | None = None  # set on 401/403: the key will not work until init() again
+        self._is_in_outage = False  # a batch was given up and none delivered since: log the next quietly
         self._start()
         if hasattr(os, 'register_at_fork'):
             # A forked child (gunicorn --preload, multiprocessing) has no worker thread: start its own.
@@ -67,6 +78,8 @@ class Worker:
     def _start(self) -> None:
         self._cond = threading.Condition()
         self._pending: collections.deque = collections.deque()
+        self._pending_bytes = 0
+        self._bytes_refused_at = float('inf')  # queue size at the last refusal for lack of bytes
         self._in_flight = 0
         self._flush_waiters = 0  # while > 0, batches leave without waiting to fill up
         self._stopping = threading.Event()
@@ -84,23 +97,60 @@ class Worker:
             self._start()
 
     def submit(self, event: dict) -> bool:
-        """Queue one event; False (and counted) when the queue is full or the worker is closed."""
+        """Queue one event; False (and counted) when the queue is full or the worker is closed.
+
+        The event is encoded here, in the caller: its size bounds the queue, and the worker thread
+        then never holds the GIL for long encoding a whole batch while the app's threads wait.
+        """
+        encoded = encode_event(event)
+        item = (encoded, None if self._sends_encoded else event)
         with self._cond:
             if self._stopping.is_set():
-                self._drops['closed'] += 1
+                self._count_drop_locked('closed')
+                return False
+            if self._refused is not None:
+                self._count_drop_locked('unauthorized')
                 return False
             if len(self._pending) >= self._max_queue_size:
                 # Dropping the newest keeps the oldest, which are closest to the first failure.
-                self._drops['queue_full'] += 1
+                self._count_drop_locked('queue_full')
                 return False
-            self._pending.append(event)
+            if self._pending_bytes + len(encoded) > self._max_queue_bytes:
+                self._count_drop_locked('queue_bytes_full')
+                self._bytes_refused_at = self._pending_bytes
+                return False
+            self._pending.append(item)
+            self._pending_bytes += len(encoded)
             if len(self._pending) == 1 or len(self._pending) >= self._max_batch_size:
                 self._cond.notify_all()
         return True
 
+    def full_reason(self) -> str | None:
+        """Why a new event would be dropped right now (full queue, refused key, closed), or None.
+
+        Checked before an event is built, so an app capturing during an outage does not pay for
+        stack walks and encoding of events that cannot be queued. Read without the lock: a stale
+        answer only means the event is built and then dropped by submit().
+        """
+        if self._stopping.is_set():
+            return 'closed'
+        if self._refused is not None:
+            return 'unauthorized'
+        if len(self._pending) >= self._max_queue_size:
+            return 'queue_full'
+        # After an event did not fit, the next is assumed not to fit either until the queue shrinks.
+        if self._pending_bytes >= min(self._max_queue_bytes, self._bytes_refused_at):
+            return 'queue_bytes_full'
+        return None
+
     def count_drop(self, reason: str, count: int = 1) -> None:
         with self._cond:
-            self._drops[reason] += count
+            self._count_drop_locked(reason, count)
+
+    def _count_drop_locked(self, reason: str, count: int = 1) -> None:
+        self._drops[reason] += count
+        if reason not in CHOSEN_DROPS:
+            self._losses_since_flush += count
 
     def dropped(self) -> dict:
         """Events dropped so far, by reason."""
@@ -108,7 +158,11 @@ class Worker:
             return dict(self._drops)
 
     def flush(self, timeout_s: float) -> bool:
-        """Send everything queued now; True when all of it was handled within timeout_s."""
+        """Send everything queued now; True when all of it was delivered within timeout_s.
+
+        False when the time ran out, or when any event was lost (full queue, refused, given up
+        after retries, …) since the previous flush: dropped_events() says which.
+        """
         if threading.current_thread() is self._thread:
             return False  # a transport that captures would otherwise wait for itself
         deadline = time.monotonic() + timeout_s
@@ -121,7 +175,9 @@ class Worker:
                     if remaining <= 0 or not self._thread.is_alive():
                         return False
                     self._cond.wait(remaining)
-                return True
+                is_lossless = self._losses_since_flush == 0
+                self._losses_since_flush = 0
+                return is_lossless
             finally:
                 self._flush_waiters -= 1
 
@@ -131,8 +187,9 @@ class Worker:
         with self._cond:
             self._stopping.set()
             if self._pending:
-                self._drops['shutdown'] += len(self._pending)
+                self._count_drop_locked('shutdown', len(self._pending))
                 self._pending.clear()
+                self._pending_bytes = 0
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
             # A request in progress is not waited for: its own timeout ends it.
@@ -141,7 +198,15 @@ class Worker:
             self._transport.close()
         except Exception:
             logger.exception('pulsekit: transport.close() failed')
+        self._report_losses()
         return is_flushed
+
+    def _report_losses(self) -> None:
+        with self._cond:
+            lost = {reason: count for reason, count in self._drops.items() if reason not in CHOSEN_DROPS}
+        if lost:
+            summary = ', '.join(f'{count} {reason}' for reason, count in sorted(lost.items()))
+            logger.warning('pulsekit: %d events were not delivered (%s)', sum(lost.values()), summary)
 
     def _run(self) -> None:
         while True:
@@ -167,20 +232,45 @@ class Worker:
                 self._cond.wait(remaining)
             size = min(len(self._pending), self._max_batch_size)
             batch = [self._pending.popleft() for _ in range(size)]
+            self._pending_bytes -= sum(len(item[0]) for item in batch)
+            self._bytes_refused_at = float('inf')
             self._in_flight = size
             return batch
 
     def _deliver(self, batch: list) -> None:
+        if self._refused is not None:
+            self.count_drop('unauthorized', len(batch))
+            return
+        gave_up = 'retries_exhausted'
         for attempt in range(self._max_retries + 1):
             try:
-                self._transport.send(batch)
+                if self._sends_encoded:
+                    self._transport.send_encoded([item[0] for item in batch])
+                else:
+                    self._transport.send([item[1] for item in batch])
+                if self._is_in_outage:
+                    self._is_in_outage = False
+                    logger.warning('pulsekit: delivering again')
                 return
             except RetryLater as exc:
+                gave_up = exc.kind
                 if attempt == self._max_retries or self._stopping.is_set():
                     break
                 delay = exc.retry_after_s if exc.retry_after_s is not None else backoff_delay(attempt, self._jitter())
                 logger.debug('pulsekit: %s; retrying %d events in %.2f s', exc, len(batch), delay)
                 self._sleep(delay)
+            except Unauthorized as exc:
+                with self._cond:
+                    self._refused = str(exc)
+                # One line, naming where and which key (by its prefix only: the key is a secret).
+                logger.error(
+                    'pulsekit: %s refused the key (%d %s); no more events are sent until init() gets a valid key',
+                    self._describe_key or 'the server',
+                    exc.status,
+                    exc.code or 'unauthorized',
+                )
+                self.count_drop('unauthorized', len(batch))
+                return
             except BatchRejected as exc:
                 self.count_drop('rejected', len(batch))
                 self._report_rejection(exc)
@@ -190,8 +280,11 @@ class Worker:
                 logger.exception('pulsekit: transport.send() failed; %d events dropped', len(batch))
                 self.count_drop('transport_error', len(batch))
                 return
-        reason = 'shutdown' if self._stopping.is_set() else 'retries_exhausted'
-        logger.warning('pulsekit: gave up sending %d events (%s)', len(batch), reason)
+        reason = 'shutdown' if self._stopping.is_set() else gave_up
+        # One warning per outage, not one per batch: a server down for an hour must not flood the app's log.
+        log = logger.debug if self._is_in_outage else logger.warning
+        log('pulsekit: gave up sending %d events (%s); counted in dropped_events()', len(batch), reason)
+        self._is_in_outage = True
         self.count_drop(reason, len(batch))
 
     def _report_rejection(self, exc: BatchRejected) -> None:

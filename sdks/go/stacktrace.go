@@ -1,6 +1,7 @@
 package pulsekit
 
 import (
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -21,6 +22,15 @@ var stdlibSrc = func() string {
 	file, _ := runtime.FuncForPC(pc).FileLine(pc)
 	// file is GOROOT/src/strings/strings.go
 	return strings.TrimSuffix(file, "strings/strings.go")
+}()
+
+// sdkDir is the directory of this package's source files as this binary spells them. Frames are
+// recognised as the SDK's by file, not only by function name: a closure of the SDK inlined into
+// the caller's package carries the caller's package in its name.
+var sdkDir = func() string {
+	pc := reflect.ValueOf(NewClient).Pointer()
+	file, _ := runtime.FuncForPC(pc).FileLine(pc)
+	return path.Dir(file)
 }()
 
 // currentStack returns the calling goroutine's frames, oldest first, without the SDK's own
@@ -87,14 +97,17 @@ func splitFunction(full string) (pkg, fn string) {
 
 // isSDKFrame is true for this package's own code (its tests are application code).
 func isSDKFrame(pkg, file string) bool {
-	return pkg == sdkPackage && !strings.HasSuffix(file, "_test.go")
+	if strings.HasSuffix(file, "_test.go") {
+		return false
+	}
+	return pkg == sdkPackage || path.Dir(file) == sdkDir
 }
 
 // isInApp is false for the standard library, the module cache and vendored code.
 func isInApp(pkg, file string) bool {
 	file = filepath.ToSlash(file)
 	switch {
-	case pkg == sdkPackage && !strings.HasSuffix(file, "_test.go"):
+	case isSDKFrame(pkg, file):
 		return false
 	case strings.Contains(file, "/pkg/mod/"), strings.Contains(file, "/vendor/"), strings.Contains(file, "@v"):
 		return false

@@ -187,7 +187,10 @@ func TestMetadataTheServerWouldRefuseIsMadeAcceptable(t *testing.T) {
 			func(m map[string]any) bool { _, isText := m["ch"].(string); return isText && m["ok"] == 1.0 }},
 		{"NaN becomes text", map[string]any{"nan": math.NaN()}, func(m map[string]any) bool { return m["nan"] == "NaN" }},
 		{"nesting past 9 levels becomes JSON text", map[string]any{"deep": deep, "flat": "x"},
-			func(m map[string]any) bool { s, isText := m["deep"].(string); return isText && strings.HasPrefix(s, `{"d":`) && m["flat"] == "x" }},
+			func(m map[string]any) bool {
+				s, isText := m["deep"].(string)
+				return isText && strings.HasPrefix(s, `{"d":`) && m["flat"] == "x"
+			}},
 		{"over 64 KiB is replaced by its size", map[string]any{"big": strings.Repeat("x", 70000)},
 			func(m map[string]any) bool { return m["pulsekit_dropped_metadata_bytes"] == 70010.0 }},
 	}

@@ -364,4 +364,6 @@ func TestACustomTransportReceivesWireJSONAndItsErrorsAreRetried(t *testing.T) {
 
 type transportFunc func(context.Context, []json.RawMessage) error
 
-func (f transportFunc) Send(ctx context.Context, events []json.RawMessage) error { return f(ctx, events) }
+func (f transportFunc) Send(ctx context.Context, events []json.RawMessage) error {
+	return f(ctx, events)
+}

@@ -149,6 +149,11 @@ func TestEventsGetDefaultsAndNormalisedFields(t *testing.T) {
 		{"a fingerprint", pulsekit.Event{Fingerprint: []string{"{{ default }}", "tenant-7"}}, map[string]any{"fingerprint": []any{"{{ default }}", "tenant-7"}}},
 		{"a timestamp", pulsekit.Event{Timestamp: time.Date(2026, 11, 26, 7, 0, 0, 123e6, time.FixedZone("x", 3600))}, map[string]any{"timestamp": "2026-11-26T06:00:00.123Z"}},
 		{"numbers in metadata keep their type", pulsekit.Event{Metadata: map[string]any{"n": 4999, "f": 812.5}}, map[string]any{"metadata": map[string]any{"n": 4999.0, "f": 812.5}}},
+		{"strings are escaped; invalid UTF-8 becomes U+FFFD", pulsekit.Event{Message: "a\"b\\c\n\x01\xffé</>"}, map[string]any{"message": "a\"b\\c\n\x01\uFFFDé</>"}},
+		{"floats, big and small", pulsekit.Event{Metadata: map[string]any{"tiny": 1e-7, "big": 1e21, "f32": float32(0.5), "neg": -3.25, "u": uint64(1 << 63)}},
+			map[string]any{"metadata": map[string]any{"tiny": 1e-7, "big": 1e21, "f32": 0.5, "neg": -3.25, "u": float64(1 << 63)}}},
+		{"errors are their message, other types go through encoding/json", pulsekit.Event{Metadata: map[string]any{"when": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "skus": []string{"A-1"}, "err": errors.New("x")}},
+			map[string]any{"metadata": map[string]any{"when": "2026-01-02T03:04:05Z", "skus": []any{"A-1"}, "err": "x"}}},
 		{"an id that is not a UUID is replaced", pulsekit.Event{ID: "nope"}, map[string]any{}},
 		{"a message over 8,192 characters is cut", pulsekit.Event{Message: strings.Repeat("é", 9000)}, map[string]any{"message": strings.Repeat("é", 8192)}},
 	}
@@ -186,10 +191,14 @@ func TestMetadataTheServerWouldRefuseIsMadeAcceptable(t *testing.T) {
 		{"a value JSON cannot encode becomes text", map[string]any{"ch": make(chan int), "ok": 1},
 			func(m map[string]any) bool { _, isText := m["ch"].(string); return isText && m["ok"] == 1.0 }},
 		{"NaN becomes text", map[string]any{"nan": math.NaN()}, func(m map[string]any) bool { return m["nan"] == "NaN" }},
-		{"nesting past 9 levels becomes JSON text", map[string]any{"deep": deep, "flat": "x"},
+		{"containers past level 9 become JSON text", map[string]any{"deep": deep, "flat": "x"},
 			func(m map[string]any) bool {
-				s, isText := m["deep"].(string)
-				return isText && strings.HasPrefix(s, `{"d":`) && m["flat"] == "x"
+				level9 := m["deep"]
+				for i := 0; i < 7; i++ {
+					level9 = level9.(map[string]any)["d"]
+				}
+				text, isText := level9.(map[string]any)["d"].(string)
+				return isText && strings.HasSuffix(text, `{"leaf":1}}}}}`) && m["flat"] == "x"
 			}},
 		{"over 64 KiB is replaced by its size", map[string]any{"big": strings.Repeat("x", 70000)},
 			func(m map[string]any) bool { return m["pulsekit_dropped_metadata_bytes"] == 70010.0 }},

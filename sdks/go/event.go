@@ -1,7 +1,6 @@
 package pulsekit
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 )
@@ -96,21 +95,15 @@ type Frame struct {
 	InApp    bool   `json:"in_app"` // false for the standard library, the module cache and vendored code
 }
 
-// wireEvent is an event as the protocol spells it: unset fields are absent, never null.
+// wireEvent is an event cleaned for the wire (see appendEvent).
 type wireEvent struct {
-	ID          string            `json:"id"`
-	Type        string            `json:"type"`
-	Level       Level             `json:"level"`
-	Message     string            `json:"message,omitempty"`
-	Exception   *Exception        `json:"exception,omitempty"`
-	Stacktrace  *Stacktrace       `json:"stacktrace,omitempty"`
-	Environment string            `json:"environment,omitempty"`
-	Release     string            `json:"release,omitempty"`
-	Tags        map[string]string `json:"tags,omitempty"`
-	User        *User             `json:"user,omitempty"`
-	Metadata    json.RawMessage   `json:"metadata,omitempty"`
-	Fingerprint []string          `json:"fingerprint,omitempty"`
-	Timestamp   string            `json:"timestamp"`
+	ID, Type, Message, Environment, Release, Timestamp string
+	Level                                              Level
+	Exception                                          *Exception
+	Stacktrace                                         *Stacktrace
+	Tags                                               map[string]string
+	User                                               *User
+	Fingerprint                                        []string
 }
 
 // encodeEvent returns the event's wire JSON, every field within the protocol's limits: the server
@@ -152,16 +145,9 @@ func encodeEvent(e *Event, logger logFunc) ([]byte, error) {
 	if w.Type == "" {
 		w.Type = defaultType
 	}
-	if e.Metadata != nil {
-		w.Metadata = encodeMetadata(e.Metadata, logger)
+	size := 384 + len(w.Message)
+	if w.Stacktrace != nil {
+		size += 160 * len(w.Stacktrace.Frames)
 	}
-	return json.Marshal(&w)
-}
-
-func formatTimestamp(t time.Time) string {
-	if t.IsZero() {
-		t = time.Now()
-	}
-	var buf [32]byte
-	return string(t.UTC().AppendFormat(buf[:0], "2006-01-02T15:04:05.000Z07:00"))
+	return appendEvent(make([]byte, 0, size), &w, e.Metadata, logger), nil
 }

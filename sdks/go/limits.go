@@ -3,8 +3,6 @@ package pulsekit
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -203,35 +201,6 @@ func cleanStacktrace(s *Stacktrace) *Stacktrace {
 		cleaned[i] = f
 	}
 	return &Stacktrace{Frames: cleaned}
-}
-
-// encodeMetadata returns the metadata as a JSON object the server accepts: values that cannot be
-// encoded become their fmt %v text, values nested too deep become their JSON text, and metadata
-// over 64 KiB is replaced by a note of its size.
-func encodeMetadata(metadata map[string]any, logger logFunc) json.RawMessage {
-	raw, err := json.Marshal(metadata)
-	if err != nil || jsonDepth(raw) > maxMetadataDepth {
-		safe := make(map[string]any, len(metadata))
-		for k, v := range metadata {
-			encoded, err := json.Marshal(v)
-			switch {
-			case err != nil:
-				safe[k] = fmt.Sprintf("%v", v)
-			case jsonDepth(encoded) > maxMetadataDepth-1:
-				safe[k] = string(encoded)
-			default:
-				safe[k] = json.RawMessage(encoded)
-			}
-		}
-		if raw, err = json.Marshal(safe); err != nil {
-			return nil
-		}
-	}
-	if len(raw) > maxMetadataBytes {
-		logger("metadata over 64 KiB was dropped", "bytes", len(raw))
-		return json.RawMessage(fmt.Sprintf(`{"pulsekit_dropped_metadata_bytes":%d}`, len(raw)))
-	}
-	return raw
 }
 
 // jsonDepth is the deepest nesting of objects and arrays in valid JSON.

@@ -22,6 +22,8 @@ import (
 
 var errOutOfStock = errors.New("out of stock")
 
+type cart struct{ items int }
+
 func main() {
 	// With no DSN in the options, Init reads PULSEKIT_DSN (or PULSEKIT_ENDPOINT + PULSEKIT_API_KEY).
 	if err := pulsekit.Init(pulsekit.Options{Environment: "development", Release: "example@1.0.0"}); err != nil {
@@ -47,9 +49,9 @@ func main() {
 		pulsekit.CaptureContext(ctx, pulsekit.Event{Type: "order.placed", Message: "Order placed", Metadata: map[string]any{"amount_cents": 4999}})
 		fmt.Fprintln(w, "ordered")
 	})
-	mux.HandleFunc("/crash", func(http.ResponseWriter, *http.Request) {
-		var cart map[string]int
-		cart["apples"]++ // a nil map: the middleware reports the panic and answers 500
+	mux.HandleFunc("/crash", func(_ http.ResponseWriter, r *http.Request) {
+		carts := map[string]*cart{}
+		carts[r.URL.Query().Get("cart")].items++ // no such cart: the middleware reports the panic and answers 500
 	})
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,11 +1,15 @@
 package pulsekit
 
 import (
+	"encoding/binary"
 	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 const sdkPackage = "github.com/pulsekit/go"
@@ -48,6 +52,48 @@ func framesFromPCs(pcs []uintptr, trimTop bool) *Stacktrace {
 	if len(pcs) == 0 {
 		return nil
 	}
+	// Resolving program counters to lines was half of CaptureException's time; errors are
+	// usually captured from the same few places, so resolved stacks are kept (a bounded number).
+	key := stackKey(pcs, trimTop)
+	if cached, ok := stackCache.Load(key); ok {
+		return stacktraceOf(slices.Clone(cached.([]Frame)))
+	}
+	frames := resolveFrames(pcs, trimTop)
+	if stackCacheSize.Load() < maxCachedStacks {
+		if _, loaded := stackCache.LoadOrStore(key, slices.Clone(frames)); !loaded {
+			stackCacheSize.Add(1)
+		}
+	}
+	return stacktraceOf(frames)
+}
+
+const maxCachedStacks = 4096
+
+var (
+	stackCache     sync.Map // stackKey → []Frame, oldest first
+	stackCacheSize atomic.Int32
+)
+
+func stackKey(pcs []uintptr, trimTop bool) string {
+	b := make([]byte, 1, 1+8*len(pcs))
+	if trimTop {
+		b[0] = 1
+	}
+	for _, pc := range pcs {
+		b = binary.LittleEndian.AppendUint64(b, uint64(pc))
+	}
+	return string(b)
+}
+
+func stacktraceOf(frames []Frame) *Stacktrace {
+	if len(frames) == 0 {
+		return nil
+	}
+	return &Stacktrace{Frames: frames}
+}
+
+// resolveFrames does the work of framesFromPCs.
+func resolveFrames(pcs []uintptr, trimTop bool) []Frame {
 	var frames []Frame
 	iter := runtime.CallersFrames(pcs)
 	atTop := trimTop
@@ -73,16 +119,11 @@ func framesFromPCs(pcs []uintptr, trimTop bool) *Stacktrace {
 			break
 		}
 	}
-	if len(frames) == 0 {
-		return nil
-	}
-	for i, j := 0, len(frames)-1; i < j; i, j = i+1, j-1 {
-		frames[i], frames[j] = frames[j], frames[i]
-	}
+	slices.Reverse(frames)
 	if len(frames) > maxFrames {
 		frames = frames[len(frames)-maxFrames:]
 	}
-	return &Stacktrace{Frames: frames}
+	return frames
 }
 
 // splitFunction splits "github.com/a/b.(*T).M" into "github.com/a/b" and "(*T).M".

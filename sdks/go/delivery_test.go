@@ -367,3 +367,30 @@ type transportFunc func(context.Context, []json.RawMessage) error
 func (f transportFunc) Send(ctx context.Context, events []json.RawMessage) error {
 	return f(ctx, events)
 }
+
+func TestNetworkErrorsAreRetriedThenDropped(t *testing.T) {
+	down := newCapturingServer(t)
+	endpoint := down.URL
+	down.Close() // nothing listens there any more
+	c := newClient(t, down, pulsekit.Options{Endpoint: endpoint, APIKey: testKey, MaxRetries: 3})
+	recorded := &sleeps{}
+	pulsekit.SetRetryHooks(c, recorded.record, func() float64 { return 0 })
+	c.CaptureMessage("nobody home", pulsekit.Info)
+	if c.Flush(5 * time.Second) {
+		t.Error("Flush returned true although the server was down")
+	}
+	if len(recorded.all()) != 3 || c.Dropped()[pulsekit.DropRetriesExhausted] != 1 {
+		t.Errorf("waits %v, dropped %v", recorded.all(), c.Dropped())
+	}
+}
+
+func TestFlushReturnsFalseWhenEventsAreStillPendingAtTheTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	blocked := &blockingTransport{release: release}
+	c := newClient(t, newCapturingServer(t), pulsekit.Options{Transport: blocked, ShutdownTimeout: 10 * time.Millisecond})
+	c.CaptureMessage("stuck", pulsekit.Info)
+	if c.Flush(50 * time.Millisecond) {
+		t.Error("Flush returned true with an event in flight")
+	}
+}

@@ -38,7 +38,8 @@ type worker struct {
 	logger               *slog.Logger
 
 	mu           sync.Mutex
-	queue        []json.RawMessage
+	queue        []json.RawMessage // waiting events are queue[head:]
+	head         int
 	queueBytes   int
 	inFlight     int
 	flushWaiters int // while > 0, batches leave without waiting to fill
@@ -101,7 +102,7 @@ func (w *worker) submit(event json.RawMessage) bool {
 		reason = DropClosed
 	case w.unauthorized:
 		reason = DropUnauthorized
-	case len(w.queue) >= w.maxQueue:
+	case w.pendingLocked() >= w.maxQueue:
 		// Dropping the newest keeps the oldest, which are closest to the first failure.
 		reason = DropQueueFull
 	case w.queueBytes+len(event) > w.maxBytes:
@@ -113,10 +114,28 @@ func (w *worker) submit(event json.RawMessage) bool {
 	}
 	w.queue = append(w.queue, event)
 	w.queueBytes += len(event)
-	if len(w.queue) == 1 || len(w.queue) >= w.maxBatch {
+	if n := w.pendingLocked(); n == 1 || n >= w.maxBatch {
 		w.signal()
 	}
 	return true
+}
+
+func (w *worker) pendingLocked() int { return len(w.queue) - w.head }
+
+// advanceLocked removes the first n waiting events. Taking a batch moves head instead of copying
+// the rest of the queue, which made a long queue cost quadratic time; the slice is compacted once
+// most of it is behind head.
+func (w *worker) advanceLocked(n int) {
+	clear(w.queue[w.head : w.head+n]) // the batch holds them now; let them be collected after it
+	w.head += n
+	switch {
+	case w.head == len(w.queue):
+		w.queue, w.head = w.queue[:0], 0
+	case w.head >= 1024 && w.head*2 >= len(w.queue):
+		kept := copy(w.queue, w.queue[w.head:])
+		clear(w.queue[kept:])
+		w.queue, w.head = w.queue[:kept], 0
+	}
 }
 
 func (w *worker) count(reason string, n int) {
@@ -158,7 +177,7 @@ func (w *worker) flush(timeout time.Duration) bool {
 	w.flushWaiters++
 	defer func() { w.flushWaiters-- }()
 	w.signal()
-	for len(w.queue) > 0 || w.inFlight > 0 {
+	for w.pendingLocked() > 0 || w.inFlight > 0 {
 		changed := w.changed
 		w.mu.Unlock()
 		select {
@@ -186,9 +205,9 @@ func (w *worker) close(timeout time.Duration) bool {
 		return flushed
 	}
 	w.closed = true
-	if n := len(w.queue); n > 0 {
+	if n := w.pendingLocked(); n > 0 {
 		w.countLocked(DropShutdown, n)
-		w.queue, w.queueBytes = nil, 0
+		w.queue, w.head, w.queueBytes = nil, 0, 0
 		w.notifyLocked()
 	}
 	w.mu.Unlock()
@@ -227,7 +246,7 @@ func (w *worker) next() []json.RawMessage {
 	var fill <-chan time.Time
 	for {
 		w.mu.Lock()
-		n := len(w.queue)
+		n := w.pendingLocked()
 		if n == 0 && w.closed {
 			w.mu.Unlock()
 			return nil
@@ -235,11 +254,11 @@ func (w *worker) next() []json.RawMessage {
 		if n > 0 && (n >= w.maxBatch || w.flushWaiters > 0 || w.closed || (timer != nil && fill == nil)) {
 			take := min(n, w.maxBatch)
 			batch := make([]json.RawMessage, take)
-			copy(batch, w.queue)
+			copy(batch, w.queue[w.head:])
 			for _, e := range batch {
 				w.queueBytes -= len(e)
 			}
-			w.queue = append(w.queue[:0:0], w.queue[take:]...)
+			w.advanceLocked(take)
 			w.inFlight = take
 			w.mu.Unlock()
 			return batch
@@ -325,8 +344,8 @@ func (w *worker) backoff(attempt int) time.Duration {
 func (w *worker) stopSending(inBatch int, err error) {
 	w.mu.Lock()
 	w.unauthorized = true
-	w.countLocked(DropUnauthorized, inBatch+len(w.queue))
-	w.queue, w.queueBytes = nil, 0
+	w.countLocked(DropUnauthorized, inBatch+w.pendingLocked())
+	w.queue, w.head, w.queueBytes = nil, 0, 0
 	w.notifyLocked()
 	w.mu.Unlock()
 	w.reportOnce("unauthorized", "pulsekit: the server refused the API key; this client sends nothing more", err)

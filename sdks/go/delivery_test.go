@@ -1,10 +1,12 @@
 package pulsekit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -392,5 +394,36 @@ func TestFlushReturnsFalseWhenEventsAreStillPendingAtTheTimeout(t *testing.T) {
 	c.CaptureMessage("stuck", pulsekit.Info)
 	if c.Flush(50 * time.Millisecond) {
 		t.Error("Flush returned true with an event in flight")
+	}
+}
+
+func TestBatchesReuseOneKeepAliveConnection(t *testing.T) {
+	server := newCapturingServer(t)
+	c := newClient(t, server, pulsekit.Options{})
+	for i := 0; i < 5; i++ {
+		c.CaptureMessage("one batch", pulsekit.Info)
+		c.Flush(5 * time.Second)
+	}
+	server.mu.Lock()
+	defer server.mu.Unlock()
+	if len(server.requests) != 5 || server.connections != 1 {
+		t.Errorf("%d requests over %d connections, want 5 over 1", len(server.requests), server.connections)
+	}
+}
+
+func TestARefusedKeyIsReportedOnceHoweverManyEventsFollow(t *testing.T) {
+	server := newCapturingServer(t)
+	server.respond(401, nil, 1)
+	var log bytes.Buffer
+	c := newClient(t, server, pulsekit.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	for i := 0; i < 5; i++ {
+		c.CaptureMessage("refused", pulsekit.Info)
+		c.Flush(5 * time.Second)
+	}
+	if got := strings.Count(log.String(), "refused the API key"); got != 1 {
+		t.Errorf("reported %d times:\n%s", got, log.String())
+	}
+	if len(server.recordedRequests()) != 1 {
+		t.Errorf("%d requests after a 401, want 1", len(server.recordedRequests()))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -39,12 +40,22 @@ type capturingServer struct {
 	requests []recorded
 	script   []scripted
 	arrived  chan struct{}
+	// connections counts the TCP connections clients opened (keep-alive reuses one).
+	connections int
 }
 
 func newCapturingServer(t *testing.T) *capturingServer {
 	t.Helper()
 	s := &capturingServer{arrived: make(chan struct{}, 1000)}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.mu.Lock()
+			s.connections++
+			s.mu.Unlock()
+		}
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	return s
 }

@@ -155,6 +155,11 @@ func (s *Scope) apply(e *Event, tags map[string]string, extra map[string]any, us
 		u := *user
 		e.User = &u
 	}
+	for k, v := range mergedExtra {
+		if v == nil { // a nil extra value removes an outer one (the event's own nils stay)
+			delete(mergedExtra, k)
+		}
+	}
 	if request != nil {
 		if _, isSet := mergedExtra["request"]; !isSet {
 			if mergedExtra == nil {
@@ -166,11 +171,6 @@ func (s *Scope) apply(e *Event, tags map[string]string, extra map[string]any, us
 	if mergedExtra != nil {
 		// Extra data is shared by many events; the event's own metadata wins on a clash.
 		maps.Copy(mergedExtra, e.Metadata)
-		for k, v := range mergedExtra {
-			if v == nil {
-				delete(mergedExtra, k)
-			}
-		}
 		e.Metadata = mergedExtra
 	}
 }

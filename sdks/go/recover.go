@@ -82,6 +82,9 @@ func (c *Client) handlePanic(ctx context.Context, v any) {
 // capturePanic reports a recovered value with the stack of the goroutine that panicked; it must
 // run in that goroutine's deferred call, while the panicking frames are still on the stack.
 func (c *Client) capturePanic(ctx context.Context, v any, level Level) string {
+	if c == nil {
+		return "" // Middleware before Init: it still answers 500
+	}
 	stack := currentStack()
 	if err, ok := v.(error); ok {
 		return c.capture(ctx, c.errorEvent(err, level, stack))

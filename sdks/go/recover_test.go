@@ -193,3 +193,17 @@ func TestMiddlewareKeepsAStartedResponseAndLetsErrAbortHandlerThrough(t *testing
 		t.Errorf("events %v", events)
 	}
 }
+
+func TestMiddlewareBeforeInitStillAnswers500(t *testing.T) {
+	pulsekit.Close()
+	web := httptest.NewServer(pulsekit.Middleware(http.HandlerFunc(checkoutHandler)))
+	defer web.Close()
+	resp, err := http.Get(web.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("status %d, want 500", resp.StatusCode)
+	}
+}

@@ -1,6 +1,7 @@
 package pulsekit_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -205,5 +206,21 @@ func TestMiddlewareBeforeInitStillAnswers500(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 500 {
 		t.Errorf("status %d, want 500", resp.StatusCode)
+	}
+}
+
+func TestGoContextReportsWithItsContextsScope(t *testing.T) {
+	server := newCapturingServer(t)
+	initDefault(t, server, pulsekit.Options{RepanicAfterRecover: pulsekit.Bool(false)})
+	ctx := pulsekit.WithTags(context.Background(), map[string]string{"job": "export"})
+	done := make(chan struct{})
+	pulsekit.GoContext(ctx, func(context.Context) {
+		defer close(done)
+		panicWithString()
+	})
+	<-done
+	e := server.waitForRequests(t, 1)[0].Events[0]
+	if e["tags"].(map[string]any)["job"] != "export" || e["message"] != "out of stock" {
+		t.Errorf("event %v", e)
 	}
 }

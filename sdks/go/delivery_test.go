@@ -427,3 +427,27 @@ func TestARefusedKeyIsReportedOnceHoweverManyEventsFollow(t *testing.T) {
 		t.Errorf("%d requests after a 401, want 1", len(server.recordedRequests()))
 	}
 }
+
+// The server takes at most 5 MB per request: a batch bigger than 4.5 MB leaves in several bodies.
+func TestABatchOverFourAndAHalfMegabytesIsSplitIntoSeveralRequests(t *testing.T) {
+	server := newCapturingServer(t)
+	c := newClient(t, server, pulsekit.Options{MaxQueueBytes: 64 << 20})
+	big := strings.Repeat("x", 60_000)
+	for i := 0; i < 80; i++ {
+		c.Capture(pulsekit.Event{Message: "big", Metadata: map[string]any{"blob": big}})
+	}
+	if !c.Flush(10 * time.Second) {
+		t.Fatalf("flush failed: %v", c.Dropped())
+	}
+	requests := server.recordedRequests()
+	total := 0
+	for _, r := range requests {
+		total += len(r.Events)
+		if len(r.Body) > 4_500_000 {
+			t.Errorf("a body of %d bytes", len(r.Body))
+		}
+	}
+	if len(requests) != 2 || total != 80 {
+		t.Errorf("%d requests with %d events, want 2 with 80", len(requests), total)
+	}
+}

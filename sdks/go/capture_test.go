@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -268,9 +267,9 @@ func TestSampleRateKeepsAboutThatFraction(t *testing.T) {
 }
 
 func TestOptionsThatCannotWorkFailAtInitNamingTheOption(t *testing.T) {
-	os.Unsetenv("PULSEKIT_DSN")
-	os.Unsetenv("PULSEKIT_ENDPOINT")
-	os.Unsetenv("PULSEKIT_API_KEY")
+	for _, name := range []string{"PULSEKIT_DSN", "PULSEKIT_ENDPOINT", "PULSEKIT_API_KEY"} {
+		t.Setenv(name, "") // empty counts as unset
+	}
 	ok := pulsekit.Options{Endpoint: "http://127.0.0.1:4000", APIKey: testKey}
 	with := func(change func(*pulsekit.Options)) pulsekit.Options { o := ok; change(&o); return o }
 	cases := []struct {

@@ -1,0 +1,3 @@
+module github.com/pulsekit/go
+
+go 1.22

@@ -138,11 +138,17 @@ defmodule PulseKit.LoggerHandler do
       level: "error",
       message: "process crashed: " <> crash_message(exception, kind),
       metadata: %{
-        "crash" =>
-          Map.merge(details, %{"reason" => inspect(reason, limit: 50, printable_limit: 2000)})
+        "crash" => details |> Map.put("reason", reason) |> describe_details()
       },
       tags: logger_tags(meta)
     })
+  end
+
+  # For people reading the event: Elixir's own notation, e.g. {:checkout, 250}, #PID<0.1.0>.
+  defp describe_details(details) do
+    for {key, value} <- details, value != nil, into: %{} do
+      {key, inspect(value, limit: 50, printable_limit: 2_000)}
+    end
   end
 
   # A raise gives an exception; an exit (`exit(:oops)`, `{:stop, :oops, state}`) gives a term.

@@ -156,7 +156,7 @@ defmodule PulseKit.Stacktrace do
       end
 
     cond do
-      app == :pulsekit or String.starts_with?(Atom.to_string(module), "Elixir.PulseKit.") -> false
+      app == :pulsekit -> false
       app != nil and in_app_apps != [] -> app in in_app_apps
       true -> not runtime_module?(module, app)
     end

@@ -14,7 +14,11 @@ defmodule PulseKitConformance do
   def main do
     vectors_dir = System.get_env("PULSEKIT_VECTORS_DIR") || @default_vectors_dir
     {flush_s, ""} = Float.parse(System.get_env("PULSEKIT_FLUSH_TIMEOUT_S", "30"))
-    overrides = [endpoint: System.fetch_env!("PULSEKIT_ENDPOINT"), api_key: System.fetch_env!("PULSEKIT_API_KEY")]
+
+    overrides = [
+      endpoint: System.fetch_env!("PULSEKIT_ENDPOINT"),
+      api_key: System.fetch_env!("PULSEKIT_API_KEY")
+    ]
 
     complete? =
       vectors_dir
@@ -24,7 +28,11 @@ defmodule PulseKitConformance do
       |> Enum.reduce(true, fn path, complete? ->
         vector = path |> File.read!() |> PulseKit.JSON.Codec.decode!()
         {ids, flushed?} = run_vector(vector, round(flush_s * 1000), overrides)
-        IO.puts(PulseKit.JSON.encode!(%{"vector" => vector["name"], "ids" => ids, "flushed" => flushed?}))
+
+        IO.puts(
+          PulseKit.JSON.encode!(%{"vector" => vector["name"], "ids" => ids, "flushed" => flushed?})
+        )
+
         complete? and flushed?
       end)
 
@@ -33,7 +41,11 @@ defmodule PulseKitConformance do
 
   @doc "Initialises the SDK for `vector`, performs its calls, flushes and closes: `{ids, flushed?}`."
   def run_vector(vector, flush_timeout_ms, overrides) do
-    init = Enum.map(vector["input"]["init"] || %{}, fn {key, value} -> {String.to_existing_atom(key), value} end)
+    init =
+      Enum.map(vector["input"]["init"] || %{}, fn {key, value} ->
+        {String.to_existing_atom(key), value}
+      end)
+
     # The crash reporter is not part of the vectors: only the calls below may produce events.
     :ok = PulseKit.init(init ++ overrides ++ [logger_handler: false])
     PulseKit.clear_context()
@@ -50,7 +62,11 @@ defmodule PulseKitConformance do
   defp run_calls(calls, ids), do: Enum.reduce(calls, ids, &run_call/2)
 
   defp run_call(%{"call" => "scope"} = step, ids) do
-    scope = for {key, value} <- step["args"] || %{}, into: %{}, do: {String.to_existing_atom(key), value}
+    scope =
+      for {key, value} <- step["args"] || %{},
+          into: %{},
+          do: {String.to_existing_atom(key), value}
+
     PulseKit.with_scope(scope, fn -> run_calls(step["calls"] || [], ids) end)
   end
 
@@ -72,7 +88,13 @@ defmodule PulseKitConformance do
         ids ++ [PulseKit.capture(atom_keys(args))]
 
       "capture_message" ->
-        ids ++ [PulseKit.capture_message(args["message"], args |> Map.delete("message") |> atom_keys() |> Map.to_list())]
+        ids ++
+          [
+            PulseKit.capture_message(
+              args["message"],
+              args |> Map.delete("message") |> atom_keys() |> Map.to_list()
+            )
+          ]
 
       "capture_exception" ->
         opts = args |> Map.delete("error") |> atom_keys() |> Map.to_list()
@@ -80,7 +102,8 @@ defmodule PulseKitConformance do
         try do
           raise_error(args["error"])
         rescue
-          exception -> ids ++ [PulseKit.capture_exception(exception, [stacktrace: __STACKTRACE__] ++ opts)]
+          exception ->
+            ids ++ [PulseKit.capture_exception(exception, [stacktrace: __STACKTRACE__] ++ opts)]
         end
 
       other ->
@@ -88,7 +111,8 @@ defmodule PulseKitConformance do
     end
   end
 
-  defp atom_keys(map), do: Map.new(map, fn {key, value} -> {String.to_existing_atom(key), value} end)
+  defp atom_keys(map),
+    do: Map.new(map, fn {key, value} -> {String.to_existing_atom(key), value} end)
 
   @doc """
   Raises the vector's error from a function named `spec["function"]`, with an exception
@@ -105,7 +129,11 @@ defmodule PulseKitConformance do
     module = Module.concat([type])
 
     unless Code.ensure_loaded?(module) do
-      Module.create(module, quote(do: defexception([:message, :cause])), Macro.Env.location(__ENV__))
+      Module.create(
+        module,
+        quote(do: defexception([:message, :cause])),
+        Macro.Env.location(__ENV__)
+      )
     end
 
     module

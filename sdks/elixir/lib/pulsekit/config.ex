@@ -296,16 +296,18 @@ defmodule PulseKit.Config do
   """
   @spec default_in_app_apps() :: [atom()]
   def default_in_app_apps do
-    # Through a variable: Mix is present under `mix run`/`mix test`, not in a release.
+    # Through a variable: Mix is present under `mix run`/`mix test`, not in a release, and
+    # in a plain `elixir script.exs` its module loads but no project is running.
     project = Mix.Project
 
-    if Code.ensure_loaded?(project) and project.get() != nil do
+    if Code.ensure_loaded?(project) and Process.whereis(Mix.ProjectStack) != nil and
+         project.get() != nil do
       apps = Map.keys(project.apps_paths() || %{})
       Enum.reject([project.config()[:app] | apps], &is_nil/1)
     else
       []
     end
-  rescue
-    _ -> []
+  catch
+    _kind, _reason -> []
   end
 end

@@ -129,7 +129,7 @@ defmodule PulseKit.LoggerHandler do
   defp stacktrace?(list),
     do: list != [] and Enum.all?(list, &(is_tuple(&1) and tuple_size(&1) in [3, 4]))
 
-  defp capture_crash(reason, stacktrace, details, meta, runtime) do
+  defp capture_crash(reason, stacktrace, details, _meta, runtime) do
     {exception, kind} = exception_of(reason, stacktrace)
 
     Client.capture_event(runtime, %{
@@ -140,7 +140,7 @@ defmodule PulseKit.LoggerHandler do
       metadata: %{
         "crash" => details |> Map.put("reason", reason) |> describe_details()
       },
-      tags: logger_tags(meta)
+      tags: %{}
     })
   end
 

@@ -71,6 +71,17 @@ defmodule PulseKit.ConfigTest do
     end
   end
 
+  test "an invalid `config :pulsekit` fails the application's start, naming the option" do
+    Application.put_env(:pulsekit, :api_key, "pk_without_endpoint")
+
+    try do
+      error = assert_raise ConfigError, fn -> PulseKit.Application.start(:normal, []) end
+      assert error.message =~ "endpoint must be a URL"
+    after
+      Application.delete_env(:pulsekit, :api_key)
+    end
+  end
+
   test "every struct field is an accepted option" do
     fields = %Config{} |> Map.from_struct() |> Map.keys()
 

@@ -44,7 +44,7 @@ defmodule PulseKit.LoggerHandlerTest do
         {:ok, pid} = GenServer.start(Cart, self())
         ref = Process.monitor(pid)
         GenServer.cast(pid, {:checkout, 250})
-        assert_receive {:DOWN, ^ref, :process, ^pid, {%ArgumentError{}, _stacktrace}}
+        assert_receive {:DOWN, ^ref, :process, ^pid, {%ArgumentError{}, _stacktrace}}, 5_000
         event = event_from(&(&1["exception"]["type"] == "ArgumentError"))
 
         assert event["level"] == "error"
@@ -132,13 +132,64 @@ defmodule PulseKit.LoggerHandlerTest do
     assert length(HTTPServer.requests(server)) == 1
   end
 
+  test "a crash logged with crash_reason metadata is reported as a crash, even with capture_log_level nil",
+       %{server: server} do
+    start_sdk(server, logger_handler: true, capture_log_level: nil)
+
+    capture_log(fn ->
+      try do
+        raise KeyError, key: :sku, term: %{}
+      rescue
+        exception -> Logger.error("checkout failed", crash_reason: {exception, __STACKTRACE__})
+      end
+
+      Logger.error("a plain error log, not reported with capture_log_level: nil")
+      event = event_from(&(&1["exception"]["type"] == "KeyError"))
+      assert event["metadata"]["crash"]["log"] == "checkout failed"
+      assert PulseKit.flush(5_000)
+    end)
+
+    assert length(received_events(server)) == 1
+  end
+
+  test "a crash that ends two processes (a Task and the GenServer that stops with its exit) is reported once",
+       %{server: server} do
+    defmodule Owner do
+      use GenServer
+
+      def init(:ok) do
+        Process.flag(:trap_exit, true)
+        {:ok, _task} = Task.start_link(fn -> raise "inventory service down" end)
+        {:ok, nil}
+      end
+
+      # A common pattern: stop with the reason a linked worker died of, {exception, stacktrace}.
+      def handle_info({:EXIT, _task, reason}, state), do: {:stop, reason, state}
+    end
+
+    capture_log(fn ->
+      {:ok, pid} = GenServer.start(Owner, :ok)
+      ref = Process.monitor(pid)
+      assert_receive {:DOWN, ^ref, :process, ^pid, {%RuntimeError{}, _stacktrace}}, 5_000
+      assert PulseKit.flush(5_000)
+    end)
+
+    crashes =
+      Enum.filter(
+        received_events(server),
+        &(&1["exception"]["value"] == "inventory service down")
+      )
+
+    assert length(crashes) == 1
+  end
+
   test "crashes are not reported once the handler is off", %{server: server} do
     start_sdk(server, logger_handler: false)
 
     capture_log(fn ->
       {:ok, pid} = Task.start(fn -> raise "unseen" end)
       ref = Process.monitor(pid)
-      assert_receive {:DOWN, ^ref, _, _, _}
+      assert_receive {:DOWN, ^ref, _, _, _}, 5_000
       assert PulseKit.flush(5_000)
     end)
 

@@ -29,7 +29,7 @@ defmodule PulseKit.ScopeTest do
         end)
       end
 
-    for pid <- workers, do: assert_receive({:ready, ^pid})
+    for pid <- workers, do: assert_receive({:ready, ^pid}, 5_000)
     Enum.each(workers, &send(&1, :go))
 
     ids =
@@ -37,7 +37,7 @@ defmodule PulseKit.ScopeTest do
           into: %{},
           do:
             (
-              assert_receive({:captured, n, id})
+              assert_receive({:captured, n, id}, 5_000)
               {id, n}
             )
 

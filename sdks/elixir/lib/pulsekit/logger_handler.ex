@@ -73,22 +73,32 @@ defmodule PulseKit.LoggerHandler do
     _kind, _reason -> :ok
   end
 
-  defp report(%{msg: {:report, %{label: label} = report}, meta: meta} = event, runtime) do
+  defp report(%{msg: {:report, %{label: label} = report}} = event, runtime) do
     case crash_of(label, report) do
       {:crash, exception, stacktrace, details} ->
-        capture_crash(exception, stacktrace, details, meta, runtime)
+        capture_crash(exception, stacktrace, details, runtime)
 
       :skip ->
         :ok
 
       :not_a_crash ->
-        report_log(event, runtime)
+        report_other(event, runtime)
     end
   end
 
   defp report(%{meta: meta} = event, runtime) do
-    if otp_report?(meta), do: :ok, else: report_log(event, runtime)
+    if otp_report?(meta), do: :ok, else: report_other(event, runtime)
   end
+
+  # Elixir's translated crash logs (Elixir 1.15+ translates before handlers see them) and
+  # `Logger.error(..., crash_reason: {exception, __STACKTRACE__})` carry the crash as metadata.
+  defp report_other(%{meta: %{crash_reason: {reason, stacktrace}}} = event, runtime)
+       when is_list(stacktrace) do
+    details = %{"log" => String.slice(message_of(event), 0, 2_000)}
+    capture_crash(reason, stacktrace, details, runtime)
+  end
+
+  defp report_other(event, runtime), do: report_log(event, runtime)
 
   # OTP's crash reports, by label. Their reason is {exception, stacktrace} for a raise.
   defp crash_of({kind, :terminate}, report) when kind in [:gen_server, :gen_statem, :gen_event] do
@@ -129,9 +139,15 @@ defmodule PulseKit.LoggerHandler do
   defp stacktrace?(list),
     do: list != [] and Enum.all?(list, &(is_tuple(&1) and tuple_size(&1) in [3, 4]))
 
-  defp capture_crash(reason, stacktrace, details, _meta, runtime) do
+  defp capture_crash(reason, stacktrace, details, runtime) do
     {exception, kind} = exception_of(reason, stacktrace)
 
+    if PulseKit.CrashLog.first_report?(reason, stacktrace) do
+      capture_crash_event(exception, kind, reason, stacktrace, details, runtime)
+    end
+  end
+
+  defp capture_crash_event(exception, kind, reason, stacktrace, details, runtime) do
     Client.capture_event(runtime, %{
       exception: exception,
       stacktrace: stacktrace,
@@ -147,7 +163,8 @@ defmodule PulseKit.LoggerHandler do
   # For people reading the event: Elixir's own notation, e.g. {:checkout, 250}, #PID<0.1.0>.
   defp describe_details(details) do
     for {key, value} <- details, value != nil, into: %{} do
-      {key, inspect(value, limit: 50, printable_limit: 2_000)}
+      {key,
+       if(is_binary(value), do: value, else: inspect(value, limit: 50, printable_limit: 2_000))}
     end
   end
 
@@ -169,17 +186,6 @@ defmodule PulseKit.LoggerHandler do
 
     if capture_level != nil and :logger.compare_levels(level, handler_level(capture_level)) != :lt do
       fields = %{level: level, message: message_of(event), tags: logger_tags(meta)}
-
-      fields =
-        case Map.get(meta, :crash_reason) do
-          {exception, stacktrace} when is_list(stacktrace) ->
-            {exception, _kind} = exception_of(exception, stacktrace)
-            Map.merge(fields, %{exception: exception, stacktrace: stacktrace})
-
-          _ ->
-            fields
-        end
-
       Client.capture_event(runtime, fields)
     end
   end

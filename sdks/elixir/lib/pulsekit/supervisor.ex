@@ -21,6 +21,9 @@ defmodule PulseKit.Supervisor do
       read_concurrency: true
     ])
 
+    # Recent crashes, so one crash logged by two processes is reported once.
+    :ets.new(PulseKit.CrashLog.table_name(), [:set, :public, :named_table])
+
     sender = if config, do: [{Sender, {config, Drops.new()}}], else: []
 
     Supervisor.init([{Task.Supervisor, name: PulseKit.TaskSupervisor} | sender],

@@ -183,6 +183,29 @@ defmodule PulseKit.LoggerHandlerTest do
     assert length(crashes) == 1
   end
 
+  defmodule CrashingClient do
+    @behaviour PulseKit.HTTPClient
+    @impl true
+    def post(_url, _headers, _body, _opts), do: raise("the HTTP client is broken")
+  end
+
+  test "a crashing HTTP client drops its batch and its crash is not sent through itself again", %{
+    server: server
+  } do
+    start_sdk(server, logger_handler: true, http_client: CrashingClient)
+
+    capture_log(fn ->
+      PulseKit.capture_message("one event")
+      refute PulseKit.flush(5_000)
+
+      # Were the delivery task's crash report captured, it would be delivered, crash, be captured…
+      Process.sleep(500)
+      assert PulseKit.flush(5_000), "nothing was lost since the first flush"
+    end)
+
+    assert PulseKit.dropped_events() == %{transport_error: 1}
+  end
+
   test "crashes are not reported once the handler is off", %{server: server} do
     start_sdk(server, logger_handler: false)
 

@@ -52,6 +52,8 @@ defmodule PulseKit.Sender do
   def init({config, drops}) do
     # Trapped so that terminate/2 runs at shutdown and sends what is still queued.
     Process.flag(:trap_exit, true)
+    # This process's own logs and crash report are about the SDK: never sent as events.
+    :logger.update_process_metadata(%{pulsekit_internal: true})
     queue_room = :atomics.new(2, signed: true)
 
     :persistent_term.put(@runtime_key, %{
@@ -230,10 +232,13 @@ defmodule PulseKit.Sender do
   end
 
   defp start_delivery(config, batch) do
-    Task.Supervisor.async_nolink(PulseKit.TaskSupervisor, Transport, :deliver, [
-      config,
-      Enum.map(batch, &elem(&1, 1))
-    ])
+    encoded = Enum.map(batch, &elem(&1, 1))
+
+    Task.Supervisor.async_nolink(PulseKit.TaskSupervisor, fn ->
+      # A crashing HTTP client must not be reported through itself, over and over.
+      :logger.update_process_metadata(%{pulsekit_internal: true})
+      Transport.deliver(config, encoded)
+    end)
   end
 
   defp handle_outcome(%{in_flight: flight} = state, :ok) do

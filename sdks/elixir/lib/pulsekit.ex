@@ -54,11 +54,20 @@ defmodule PulseKit do
   """
   @spec capture(map() | keyword()) :: String.t() | nil
   def capture(event) do
-    fields = event |> Map.new() |> Map.take(@capture_fields)
+    fields =
+      event
+      |> Map.new(fn {key, value} -> {field_name(key), value} end)
+      |> Map.take(@capture_fields)
+
     Client.capture_event(Sender.runtime(), fields)
   rescue
     _ -> nil
   end
+
+  # String keys too ("type" => …), e.g. for an event that arrived as JSON.
+  @field_names Map.new(@capture_fields, &{Atom.to_string(&1), &1})
+  defp field_name(key) when is_binary(key), do: Map.get(@field_names, key, key)
+  defp field_name(key), do: key
 
   @doc """
   Captures an exception (or an Erlang error term). Pass `stacktrace: __STACKTRACE__`; other

@@ -33,6 +33,30 @@ defmodule PulseKit.DeliveryTest do
     assert :zlib.gunzip(request.raw_body) == request.body
   end
 
+  test "capture takes a map or a keyword list, with atom or string keys", %{server: server} do
+    start_sdk(server)
+
+    PulseKit.capture(type: "signup", message: "keyword")
+
+    PulseKit.capture(%{
+      "type" => "signup",
+      "message" => "string keys",
+      "metadata" => %{"plan" => "pro"},
+      "bogus" => 1
+    })
+
+    assert PulseKit.flush(5_000)
+    assert [first, second] = received_events(server)
+    assert {first["type"], first["message"]} == {"signup", "keyword"}
+
+    assert Map.delete(second, "id") |> Map.delete("timestamp") == %{
+             "type" => "signup",
+             "level" => "info",
+             "message" => "string keys",
+             "metadata" => %{"plan" => "pro"}
+           }
+  end
+
   test "a batch that does not fill up leaves after batch_interval_ms, without a flush", %{
     server: server
   } do

@@ -60,8 +60,8 @@ defmodule PulseKit do
       |> Map.take(@capture_fields)
 
     Client.capture_event(Sender.runtime(), fields)
-  rescue
-    _ -> nil
+  catch
+    _kind, _reason -> nil
   end
 
   # String keys too ("type" => …), e.g. for an event that arrived as JSON.
@@ -78,8 +78,8 @@ defmodule PulseKit do
     fields = opts |> Map.new() |> Map.take(@capture_fields)
     fields = Map.merge(fields, %{exception: exception, stacktrace: opts[:stacktrace]})
     Client.capture_event(Sender.runtime(), fields)
-  rescue
-    _ -> nil
+  catch
+    _kind, _reason -> nil
   end
 
   @doc "Captures a message, at `level:` (default `:info`) with any other event field as an option."
@@ -87,8 +87,8 @@ defmodule PulseKit do
   def capture_message(message, opts \\ []) do
     fields = opts |> Map.new() |> Map.take(@capture_fields) |> Map.put(:message, message)
     Client.capture_event(Sender.runtime(), Map.put_new(fields, :level, :info))
-  rescue
-    _ -> nil
+  catch
+    _kind, _reason -> nil
   end
 
   @doc """

@@ -198,6 +198,27 @@ defmodule PulseKit.DeliveryTest do
     assert PulseKit.flush(5_000)
   end
 
+  test "a before_send that raises or throws drops the event and the caller carries on", %{
+    server: server
+  } do
+    start_sdk(server,
+      before_send: fn event ->
+        if event.message == "raise", do: raise("bug"), else: throw(:oops)
+      end
+    )
+
+    log =
+      capture_log(fn ->
+        assert PulseKit.capture_message("raise") == nil
+        assert PulseKit.capture_message("throw") == nil
+        refute PulseKit.flush(5_000)
+      end)
+
+    assert PulseKit.dropped_events() == %{before_send_error: 2}
+    assert log =~ "before_send failed (** (RuntimeError) bug)"
+    assert received_events(server) == []
+  end
+
   test "sample_rate and before_send drop on purpose, without making flush false", %{
     server: server
   } do

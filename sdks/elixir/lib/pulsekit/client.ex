@@ -21,10 +21,10 @@ defmodule PulseKit.Client do
     else
       fields |> build(config, Scope.current()) |> before_send(runtime) |> enqueue(runtime)
     end
-  rescue
-    error ->
+  catch
+    kind, reason ->
       PulseKit.Log.error(
-        "could not capture an event: " <> Exception.format(:error, error, __STACKTRACE__)
+        "could not capture an event: " <> Exception.format(kind, reason, __STACKTRACE__)
       )
 
       Drops.add(runtime.drops, :capture_error)
@@ -50,8 +50,10 @@ defmodule PulseKit.Client do
         {context, nil} ->
           context
 
-        {context, own} when is_map(own) ->
-          Map.merge(context, Map.new(own, fn {k, v} -> {to_string(k), v} end))
+        {context, own} when is_map(own) or (is_list(own) and own != []) ->
+          if is_map(own) or Keyword.keyword?(own),
+            do: Map.merge(context, Map.new(own, fn {k, v} -> {to_string(k), v} end)),
+            else: Map.put(context, "value", own)
 
         {context, own} ->
           Map.put(context, "value", own)
@@ -91,10 +93,13 @@ defmodule PulseKit.Client do
           {module, function} -> apply(module, function, [event])
           fun -> fun.(event)
         end
-      rescue
-        error ->
+      catch
+        kind, reason ->
           # Dropped, not sent unedited: before_send is often where private data is scrubbed.
-          PulseKit.Log.error("before_send raised #{inspect(error)}; the event was dropped")
+          PulseKit.Log.error(
+            "before_send failed (#{Exception.format_banner(kind, reason)}); the event was dropped"
+          )
+
           :error
       end
 

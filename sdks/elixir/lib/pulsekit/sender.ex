@@ -110,10 +110,6 @@ defmodule PulseKit.Sender do
     {:reply, :ok, %{state | queue: :queue.new(), in_flight: nil}}
   end
 
-  def handle_call(:stats, _from, state) do
-    {:reply, %{queued: :queue.len(state.queue), in_flight: state.in_flight != nil}, state}
-  end
-
   @impl true
   def handle_info(:batch_due, state), do: {:noreply, dispatch(%{state | batch_timer: nil}, true)}
 

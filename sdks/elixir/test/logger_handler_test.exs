@@ -106,6 +106,20 @@ defmodule PulseKit.LoggerHandlerTest do
     assert PulseKit.flush(5_000)
   end
 
+  test "log events of an excluded domain (Cowboy's, by default) are not reported", %{
+    server: server
+  } do
+    capture_log(fn ->
+      :logger.error("Ranch listener had its request process exit", %{domain: [:cowboy]})
+      Logger.error("an application error")
+      event = event_from(&(&1["level"] == "error"))
+      assert event["message"] == "an application error"
+      assert PulseKit.flush(5_000)
+    end)
+
+    assert Enum.map(received_events(server), & &1["message"]) == ["an application error"]
+  end
+
   test "capture_log_level: :warning reports warnings too", %{server: server} do
     start_sdk(server, logger_handler: true, capture_log_level: :warning)
 

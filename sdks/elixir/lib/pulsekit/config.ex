@@ -45,6 +45,9 @@ defmodule PulseKit.Config do
             logger_handler: true,
             # lowest Logger level reported as an event; nil reports crashes only
             capture_log_level: :error,
+            # log events of these :logger domains are not reported (Cowboy logs the crashes
+            # PulseKit.Plug already reports)
+            excluded_log_domains: [:cowboy],
             # OTP applications whose modules are "in app"; nil = the Mix project's own apps
             in_app_otp_apps: nil,
             # extra :ssl options for https (e.g. cacertfile: "/path/ca.pem")
@@ -52,31 +55,9 @@ defmodule PulseKit.Config do
 
   @type t :: %__MODULE__{}
 
-  @option_names [
-                  :dsn,
-                  :endpoint,
-                  :api_key,
-                  :environment,
-                  :release,
-                  :tags,
-                  :sample_rate,
-                  :before_send
-                ] ++
-                  [
-                    :http_client,
-                    :max_queue_size,
-                    :max_queue_bytes,
-                    :max_batch_size,
-                    :batch_interval_ms
-                  ] ++
-                  [
-                    :max_retries,
-                    :timeout_ms,
-                    :logger_handler,
-                    :capture_log_level,
-                    :in_app_otp_apps,
-                    :ssl_options
-                  ]
+  @option_names ~w(dsn endpoint api_key environment release tags sample_rate before_send http_client
+                  max_queue_size max_queue_bytes max_batch_size batch_interval_ms max_retries timeout_ms
+                  logger_handler capture_log_level excluded_log_domains in_app_otp_apps ssl_options)a
   # Read by PulseKit.JSON or the application itself, not by the client.
   @other_names [:json_library, :enabled]
   @log_levels [:emergency, :alert, :critical, :error, :warning, :warn, :notice, :info, :debug]
@@ -232,6 +213,11 @@ defmodule PulseKit.Config do
 
     unless config.capture_log_level == nil or config.capture_log_level in @log_levels do
       raise ConfigError, "capture_log_level must be a Logger level such as :error, or nil"
+    end
+
+    unless is_list(config.excluded_log_domains) and
+             Enum.all?(config.excluded_log_domains, &is_atom/1) do
+      raise ConfigError, "excluded_log_domains must be a list of atoms, e.g. [:cowboy]"
     end
 
     unless config.in_app_otp_apps == nil or

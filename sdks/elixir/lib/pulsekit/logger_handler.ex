@@ -60,11 +60,10 @@ defmodule PulseKit.LoggerHandler do
 
   @doc false
   def log(%{meta: meta} = event, _config) do
-    unless Map.get(meta, :pulsekit_internal) do
-      case Client.runtime() do
-        nil -> :ok
-        runtime -> report(event, runtime)
-      end
+    with false <- Map.get(meta, :pulsekit_internal, false),
+         %{} = runtime <- Client.runtime(),
+         false <- excluded_domain?(meta, runtime.config.excluded_log_domains) do
+      report(event, runtime)
     end
 
     :ok
@@ -124,6 +123,11 @@ defmodule PulseKit.LoggerHandler do
 
   defp crash_of(:progress, _report), do: :skip
   defp crash_of(_label, _report), do: :not_a_crash
+
+  defp excluded_domain?(%{domain: domain}, excluded) when is_list(domain),
+    do: Enum.any?(domain, &(&1 in excluded))
+
+  defp excluded_domain?(_meta, _excluded), do: false
 
   defp otp_report?(meta) do
     domain = Map.get(meta, :domain, [])

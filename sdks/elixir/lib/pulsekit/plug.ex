@@ -62,7 +62,9 @@ if Code.ensure_loaded?(Plug) do
     def report(conn, kind, reason, stacktrace) do
       exception = Exception.normalize(kind, reason, stacktrace)
 
-      if PulseKit.Request.report?(exception) do
+      # Registered as a crash: when the web server logs the same one, it is not sent again.
+      if PulseKit.Request.report?(exception) and
+           PulseKit.CrashLog.first_report?(reason, stacktrace) do
         fields = PulseKit.Request.fields(conn)
 
         PulseKit.capture_exception(exception,

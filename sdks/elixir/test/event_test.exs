@@ -135,6 +135,20 @@ defmodule PulseKit.EventTest do
     end
   end
 
+  test "a frame keeps the 10 source lines nearest its line on each side" do
+    frame = %{
+      function: "f",
+      pre_context: Enum.map(1..15, &"pre #{&1}"),
+      post_context: Enum.map(1..15, &"post #{&1}")
+    }
+
+    [cleaned] =
+      Event.clean(%{exception: %{type: "E"}, stacktrace: %{frames: [frame]}}).stacktrace.frames
+
+    assert cleaned.pre_context == Enum.map(6..15, &"pre #{&1}")
+    assert cleaned.post_context == Enum.map(1..10, &"post #{&1}")
+  end
+
   test "uuid4 makes distinct canonical version-4 ids" do
     ids = for _ <- 1..1000, do: Event.uuid4()
     assert length(Enum.uniq(ids)) == 1000

@@ -4,7 +4,7 @@ defmodule PulseKit.Client do
   # sender with a cast. Everything here is rescued: after start-up the SDK never raises into
   # the host application.
 
-  alias PulseKit.{Drops, Event, Scope, Sender, Stacktrace}
+  alias PulseKit.{Drops, Event, Scope, Sender, SourceContext, Stacktrace}
 
   defdelegate runtime, to: Sender
 
@@ -40,6 +40,11 @@ defmodule PulseKit.Client do
         exception ->
           Stacktrace.exception_to_wire(exception, fields[:stacktrace], config.in_app_otp_apps)
       end
+
+    {exception, stacktrace} =
+      if config.source_context,
+        do: SourceContext.add(exception, stacktrace),
+        else: {exception, stacktrace}
 
     # Context is metadata shared by many events: the call's own metadata wins on a clash.
     metadata =

@@ -50,6 +50,8 @@ defmodule PulseKit.Config do
             excluded_log_domains: [:cowboy],
             # OTP applications whose modules are "in app"; nil = the Mix project's own apps
             in_app_otp_apps: nil,
+            # add source lines around in-app frames, read from their files
+            source_context: true,
             # extra :ssl options for https (e.g. cacertfile: "/path/ca.pem")
             ssl_options: []
 
@@ -57,7 +59,8 @@ defmodule PulseKit.Config do
 
   @option_names ~w(dsn endpoint api_key environment release tags sample_rate before_send http_client
                   max_queue_size max_queue_bytes max_batch_size batch_interval_ms max_retries timeout_ms
-                  logger_handler capture_log_level excluded_log_domains in_app_otp_apps ssl_options)a
+                  logger_handler capture_log_level excluded_log_domains in_app_otp_apps source_context
+                  ssl_options)a
   # Read by PulseKit.JSON or the application itself, not by the client.
   @other_names [:json_library, :enabled]
   @log_levels [:emergency, :alert, :critical, :error, :warning, :warn, :notice, :info, :debug]
@@ -208,8 +211,9 @@ defmodule PulseKit.Config do
     check_count!(:max_retries, config.max_retries, 0, 100)
     check_count!(:timeout_ms, config.timeout_ms, 1, 3_600_000)
 
-    unless is_boolean(config.logger_handler),
-      do: raise(ConfigError, "logger_handler must be true or false")
+    for flag <- [:logger_handler, :source_context], not is_boolean(Map.fetch!(config, flag)) do
+      raise ConfigError, "#{flag} must be true or false"
+    end
 
     unless config.capture_log_level == nil or config.capture_log_level in @log_levels do
       raise ConfigError, "capture_log_level must be a Logger level such as :error, or nil"

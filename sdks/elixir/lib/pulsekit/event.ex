@@ -46,6 +46,7 @@ defmodule PulseKit.Event do
   @max_exception_type_chars 256
   @max_chain 10
   @max_frames 250
+  @max_context_lines 10
   @frame_text_limits %{
     filename: 1024,
     abs_path: 1024,
@@ -229,7 +230,17 @@ defmodule PulseKit.Event do
           do: {key, frame[key]}
 
     flags = if is_boolean(frame[:in_app]), do: %{in_app: frame[:in_app]}, else: %{}
-    texts |> Map.merge(numbers) |> Map.merge(flags)
+
+    # The lines nearest the failing line: the last ones before it, the first ones after it.
+    context =
+      for {key, keep} <- [pre_context: -@max_context_lines, post_context: @max_context_lines],
+          is_list(frame[key]),
+          into: %{} do
+        lines = frame[key] |> Enum.filter(&is_binary/1) |> Enum.take(keep)
+        {key, Enum.map(lines, &String.slice(&1, 0, @frame_text_limits.context_line))}
+      end
+
+    texts |> Map.merge(numbers) |> Map.merge(flags) |> Map.merge(context)
   end
 
   @doc "An exception map `%{type, value, module, chain}` within the protocol's limits."

@@ -24,6 +24,13 @@ defmodule PulseKit.Supervisor do
     # Recent crashes, so one crash logged by two processes is reported once.
     :ets.new(PulseKit.CrashLog.table_name(), [:set, :public, :named_table])
 
+    :ets.new(PulseKit.SourceContext.table_name(), [
+      :set,
+      :public,
+      :named_table,
+      read_concurrency: true
+    ])
+
     sender = if config, do: [{Sender, {config, Drops.new()}}], else: []
 
     Supervisor.init([{Task.Supervisor, name: PulseKit.TaskSupervisor} | sender],

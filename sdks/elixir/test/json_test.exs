@@ -46,6 +46,17 @@ defmodule PulseKit.JSONTest do
       assert Codec.decode!(encode(term)) == term
     end
 
+    test "every control character, and escapes next to multi-byte characters, read back the same" do
+      text =
+        (Enum.map(0..0x1F, &<<&1>>) |> Enum.join("é")) <>
+          ~s(😀"\\ 日 ) <> String.duplicate("a\"", 100)
+
+      encoded = encode(text)
+      assert Codec.decode!(encoded) == text
+      refute encoded =~ ~r/[\x00-\x1f]/
+      assert encoded =~ ~S("\u0000é\u0001é)
+    end
+
     test "structs, tuples, pids and invalid UTF-8 are refused, not guessed at" do
       for term <- [~D[2026-12-02], {1, 2}, self(), <<0xFF, 0xFE>>, %{{:a} => 1}] do
         assert {:error, %ArgumentError{}} = Codec.encode(term)

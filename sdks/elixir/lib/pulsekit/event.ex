@@ -152,7 +152,7 @@ defmodule PulseKit.Event do
   @doc "A type or tag key in the protocol's character set: other characters become `_`."
   @spec clean_name(String.t(), pos_integer()) :: String.t()
   def clean_name(text, max_chars),
-    do: text |> String.replace(~r/[^A-Za-z0-9_.:\-]/u, "_") |> String.slice(0, max_chars)
+    do: text |> String.replace(~r/[^A-Za-z0-9_.:\-]/u, "_") |> truncate(max_chars)
 
   defp tag_value(value) when is_binary(value), do: clean_text(safe(value, 0, 1))
   defp tag_value(value) when is_float(value), do: :erlang.float_to_binary(value, [:short])
@@ -160,7 +160,7 @@ defmodule PulseKit.Event do
   defp tag_value(value), do: clean_text(inspect(value))
 
   defp clean_text(text),
-    do: text |> String.replace(~r/[\x00-\x1f\x7f]/, " ") |> String.slice(0, @max_tag_value_chars)
+    do: text |> String.replace(~r/[\x00-\x1f\x7f]/, " ") |> truncate(@max_tag_value_chars)
 
   @doc "Metadata as a JSON object of at most 64 KiB; a larger one becomes a note of its size."
   @spec clean_metadata(term()) :: map() | nil
@@ -186,7 +186,7 @@ defmodule PulseKit.Event do
 
     cleaned =
       for field <- @user_fields, user[field] not in [nil, ""], into: %{} do
-        {field, user[field] |> to_text() |> String.slice(0, @max_user_field_chars)}
+        {field, user[field] |> to_text() |> truncate(@max_user_field_chars)}
       end
 
     if cleaned == %{}, do: nil, else: cleaned
@@ -197,7 +197,7 @@ defmodule PulseKit.Event do
   defp clean_fingerprint(parts) when is_list(parts) and parts != [] do
     parts
     |> Enum.take(@max_fingerprint_parts)
-    |> Enum.map(&(&1 |> to_text() |> String.slice(0, @max_fingerprint_part_chars)))
+    |> Enum.map(&(&1 |> to_text() |> truncate(@max_fingerprint_part_chars)))
   end
 
   defp clean_fingerprint(_), do: nil
@@ -221,7 +221,7 @@ defmodule PulseKit.Event do
       for {key, limit} <- @frame_text_limits,
           is_binary(frame[key]),
           into: %{},
-          do: {key, String.slice(frame[key], 0, limit)}
+          do: {key, truncate(frame[key], limit)}
 
     numbers =
       for key <- [:lineno, :colno],
@@ -237,7 +237,7 @@ defmodule PulseKit.Event do
           is_list(frame[key]),
           into: %{} do
         lines = frame[key] |> Enum.filter(&is_binary/1) |> Enum.take(keep)
-        {key, Enum.map(lines, &String.slice(&1, 0, @frame_text_limits.context_line))}
+        {key, Enum.map(lines, &truncate(&1, @frame_text_limits.context_line))}
       end
 
     texts |> Map.merge(numbers) |> Map.merge(flags) |> Map.merge(context)
@@ -249,7 +249,7 @@ defmodule PulseKit.Event do
 
   def clean_exception(%{type: type} = exception, chained?) when is_binary(type) and type != "" do
     cleaned =
-      %{type: String.slice(type, 0, @max_exception_type_chars)}
+      %{type: truncate(type, @max_exception_type_chars)}
       |> put_text(:value, exception[:value], @max_message_chars)
       |> put_text(:module, exception[:module], @max_exception_type_chars)
 
@@ -277,7 +277,12 @@ defmodule PulseKit.Event do
   defp put_text(map, _key, nil, _max), do: map
 
   defp put_text(map, key, value, max),
-    do: Map.put(map, key, value |> to_text() |> String.slice(0, max))
+    do: Map.put(map, key, value |> to_text() |> truncate(max))
+
+  @doc "`text` cut to `max_chars` characters; a text of at most that many bytes is returned as is."
+  @spec truncate(String.t(), non_neg_integer()) :: String.t()
+  def truncate(text, max_chars) when byte_size(text) <= max_chars, do: text
+  def truncate(text, max_chars), do: String.slice(text, 0, max_chars)
 
   @doc "The event with only protocol fields, each valid; unset fields are absent, never null."
   @spec clean(map()) :: map()
@@ -298,7 +303,7 @@ defmodule PulseKit.Event do
       level: level,
       message:
         if(event[:message] != nil,
-          do: event[:message] |> to_text() |> String.slice(0, @max_message_chars)
+          do: event[:message] |> to_text() |> truncate(@max_message_chars)
         ),
       exception: exception,
       stacktrace: if(exception, do: clean_stacktrace(event[:stacktrace])),
@@ -321,7 +326,7 @@ defmodule PulseKit.Event do
   defp clean_label(nil, _max, _forbid_slash), do: nil
 
   defp clean_label(value, max, forbid_slash) do
-    text = value |> to_text() |> String.replace(~r/[\x00-\x1f\x7f]/, "") |> String.slice(0, max)
+    text = value |> to_text() |> String.replace(~r/[\x00-\x1f\x7f]/, "") |> truncate(max)
     text = if forbid_slash, do: String.replace(text, "/", "-"), else: text
     if text == "", do: nil, else: text
   end

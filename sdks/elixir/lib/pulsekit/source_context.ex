@@ -3,13 +3,14 @@ defmodule PulseKit.SourceContext do
   Source lines around each in-app frame's line (`pre_context`, `context_line`,
   `post_context`, 5 lines each side), read from the frame's file when it is there.
 
-  Files are read once and kept in an ETS table (at most #{500} files of at most 1 MB), so a
-  repeated crash costs a lookup, not a read. A release usually ships no `.ex` sources: frames
+  Files (of at most 1 MB) are read once and kept in an ETS table, line by line, so a repeated
+  crash costs a few lookups, not a read. A release usually ships no `.ex` sources: frames
   then simply have no context. Turn it off with `source_context: false`.
   """
 
   @table :pulsekit_source_files
-  @max_files 500
+  # about 100 files of 2,000 lines; past it, files not yet read get no context
+  @max_rows 200_000
   @max_file_bytes 1_000_000
   @lines_around 5
 
@@ -40,16 +41,12 @@ defmodule PulseKit.SourceContext do
 
   defp add_to_frame(%{in_app: true, filename: filename, lineno: lineno} = frame)
        when lineno > 0 do
-    case lines(filename) do
-      lines when is_tuple(lines) and lineno <= tuple_size(lines) ->
-        index = lineno - 1
-        before = max(index - @lines_around, 0)
-        last = min(index + @lines_around, tuple_size(lines) - 1)
-
+    case line_count(filename) do
+      count when is_integer(count) and lineno <= count ->
         Map.merge(frame, %{
-          pre_context: for(i <- before..(index - 1)//1, do: elem(lines, i)),
-          context_line: elem(lines, index),
-          post_context: for(i <- (index + 1)..last//1, do: elem(lines, i))
+          pre_context: lines(filename, max(lineno - @lines_around, 1), lineno - 1),
+          context_line: line(filename, lineno),
+          post_context: lines(filename, lineno + 1, min(lineno + @lines_around, count))
         })
 
       _ ->
@@ -59,28 +56,40 @@ defmodule PulseKit.SourceContext do
 
   defp add_to_frame(frame), do: frame
 
-  # A tuple of the file's lines, or nil when it cannot be read (cached either way).
-  defp lines(filename) do
+  # One row per line, {{file, n}, text}, plus {file, line count or nil}: a lookup copies one
+  # short line out of the table, never the whole file.
+  defp line_count(filename) do
     case :ets.lookup(@table, filename) do
-      [{_, lines}] -> lines
+      [{_, count}] -> count
       [] -> read_and_cache(filename)
     end
   rescue
     ArgumentError -> nil
   end
 
-  defp read_and_cache(filename) do
-    lines =
-      with {:ok, %File.Stat{size: size, type: :regular}} when size <= @max_file_bytes <-
-             File.stat(filename),
-           {:ok, text} <- File.read(filename),
-           true <- String.valid?(text) do
-        text |> String.split(["\r\n", "\n"]) |> List.to_tuple()
-      else
-        _ -> nil
-      end
+  defp line(filename, n), do: :ets.lookup_element(@table, {filename, n}, 2)
+  defp lines(filename, first, last), do: for(n <- first..last//1, do: line(filename, n))
 
-    if :ets.info(@table, :size) < @max_files, do: :ets.insert(@table, {filename, lines})
-    lines
+  defp read_and_cache(filename) do
+    with true <- :ets.info(@table, :size) < @max_rows,
+         {:ok, %File.Stat{size: size, type: :regular}} when size <= @max_file_bytes <-
+           File.stat(filename),
+         {:ok, text} <- File.read(filename),
+         true <- String.valid?(text) do
+      lines = String.split(text, ["\r\n", "\n"])
+
+      :ets.insert(
+        @table,
+        lines |> Enum.with_index(1) |> Enum.map(fn {text, n} -> {{filename, n}, text} end)
+      )
+
+      # The count last: a reader that sees it finds every line.
+      :ets.insert(@table, {filename, length(lines)})
+      length(lines)
+    else
+      _ ->
+        :ets.insert(@table, {filename, nil})
+        nil
+    end
   end
 end

@@ -59,29 +59,46 @@ defmodule PulseKit.JSON.Codec do
       raise ArgumentError, "cannot encode a binary that is not valid UTF-8 as a JSON string"
     end
 
-    [?", escape(binary, binary, 0, 0, []), ?"]
+    # :binary.matches (in C) finds what needs escaping; most strings have nothing to escape.
+    case :binary.matches(binary, escape_pattern()) do
+      [] -> [?", binary, ?"]
+      found -> [?", escape(binary, found, 0, []), ?"]
+    end
   end
 
-  # Walks the string once, copying runs of plain bytes as sub-binaries and escaping the rest.
-  defp escape(<<>>, original, start, length, acc),
-    do: Enum.reverse([part(original, start, length) | acc])
+  @escaped_sequences [<<?">>, <<?\\>>, <<0xE2, 0x80, 0xA8>>, <<0xE2, 0x80, 0xA9>>] ++
+                       for(byte <- 0..0x1F, do: <<byte>>)
 
-  defp escape(<<byte, rest::binary>>, original, start, length, acc)
-       when byte < 0x20 or byte == ?" or byte == ?\\ do
-    acc = [escaped(byte), part(original, start, length) | acc]
-    escape(rest, original, start + length + 1, 0, acc)
+  # A compiled pattern cannot be a module attribute; it is made once and kept.
+  defp escape_pattern do
+    case :persistent_term.get({__MODULE__, :escape_pattern}, nil) do
+      nil ->
+        pattern = :binary.compile_pattern(@escaped_sequences)
+        :persistent_term.put({__MODULE__, :escape_pattern}, pattern)
+        pattern
+
+      pattern ->
+        pattern
+    end
   end
 
-  defp escape(<<0xE2, 0x80, low, rest::binary>>, original, start, length, acc)
-       when low in [0xA8, 0xA9] do
-    acc = [if(low == 0xA8, do: "\\u2028", else: "\\u2029"), part(original, start, length) | acc]
-    escape(rest, original, start + length + 3, 0, acc)
+  # Copies the runs between matches as sub-binaries and replaces each match by its escape.
+  # (In valid UTF-8 none of the sequences can sit inside another character.)
+  defp escape(binary, [], from, acc),
+    do: Enum.reverse([binary_part(binary, from, byte_size(binary) - from) | acc])
+
+  defp escape(binary, [{position, length} | rest], from, acc) do
+    run = binary_part(binary, from, position - from)
+
+    escape(binary, rest, position + length, [
+      escaped(binary_part(binary, position, length)),
+      run | acc
+    ])
   end
 
-  defp escape(<<_byte, rest::binary>>, original, start, length, acc),
-    do: escape(rest, original, start, length + 1, acc)
-
-  defp part(original, start, length), do: binary_part(original, start, length)
+  defp escaped(<<0xE2, 0x80, 0xA8>>), do: "\\u2028"
+  defp escaped(<<0xE2, 0x80, 0xA9>>), do: "\\u2029"
+  defp escaped(<<byte>>), do: escaped(byte)
 
   defp escaped(?"), do: "\\\""
   defp escaped(?\\), do: "\\\\"

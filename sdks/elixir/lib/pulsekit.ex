@@ -36,10 +36,14 @@ defmodule PulseKit do
   """
   @spec init(keyword()) :: :ok
   def init(opts \\ []) do
-    config = Config.build!(Keyword.merge(Application.get_all_env(:pulsekit), opts))
+    opts = Keyword.merge(Application.get_all_env(:pulsekit), opts)
+    config = Config.build!(opts)
     {:ok, _apps} = Application.ensure_all_started(:pulsekit)
     if Sender.runtime(), do: flush(1_000)
-    PulseKit.Supervisor.replace_sender(config)
+
+    if Keyword.get(opts, :enabled, true),
+      do: PulseKit.Supervisor.replace_sender(config),
+      else: PulseKit.Supervisor.stop_sender()
 
     if config.logger_handler,
       do: LoggerHandler.install(config.capture_log_level),

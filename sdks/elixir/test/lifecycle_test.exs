@@ -64,6 +64,14 @@ defmodule PulseKit.LifecycleTest do
     assert environments == %{first => "staging", second => "production"}
   end
 
+  test "enabled: false keeps the SDK off, even through init", %{server: server} do
+    start_sdk(server, enabled: false)
+
+    assert PulseKit.capture_message("off") == nil
+    refute PulseKit.flush(100)
+    assert HTTPServer.requests(server) == []
+  end
+
   defp wait_until(check, tries \\ 100) do
     cond do
       check.() ->

@@ -74,13 +74,15 @@ defmodule PulseKit do
   defp field_name(key), do: key
 
   @doc """
-  Captures an exception (or an Erlang error term). Pass `stacktrace: __STACKTRACE__`; other
+  Captures an exception (or an Erlang error term). Pass `stacktrace: __STACKTRACE__`, and
+  `kind:` after `catch kind, reason` (`:throw` and `:exit` are reported as such); other
   options are event fields (`tags:`, `metadata:`, `level:`, `message:`, `user:`, `fingerprint:`).
   """
   @spec capture_exception(term(), keyword()) :: String.t() | nil
   def capture_exception(exception, opts \\ []) do
     fields = opts |> Map.new() |> Map.take(@capture_fields)
-    fields = Map.merge(fields, %{exception: exception, stacktrace: opts[:stacktrace]})
+    kind = if opts[:kind] in [:exit, :throw], do: opts[:kind], else: :error
+    fields = Map.merge(fields, %{exception: exception, stacktrace: opts[:stacktrace], kind: kind})
     Client.capture_event(Sender.runtime(), fields)
   catch
     _kind, _reason -> nil

@@ -57,6 +57,30 @@ defmodule PulseKit.DeliveryTest do
            }
   end
 
+  test "capture_exception reports throws and exits by their kind", %{server: server} do
+    start_sdk(server)
+
+    for fun <- [
+          fn -> throw({:halt, 3}) end,
+          fn -> exit(:shutdown_requested) end,
+          fn -> :erlang.error(:badarith) end
+        ] do
+      try do
+        fun.()
+      catch
+        kind, reason -> PulseKit.capture_exception(reason, kind: kind, stacktrace: __STACKTRACE__)
+      end
+    end
+
+    assert PulseKit.flush(5_000)
+
+    assert Enum.map(received_events(server), & &1["exception"]) == [
+             %{"type" => "throw", "value" => "{:halt, 3}"},
+             %{"type" => "exit", "value" => ":shutdown_requested"},
+             %{"type" => "ArithmeticError", "value" => "bad argument in arithmetic expression"}
+           ]
+  end
+
   test "a batch that does not fill up leaves after batch_interval_ms, without a flush", %{
     server: server
   } do

@@ -38,7 +38,14 @@ defmodule PulseKit.Client do
           {nil, nil}
 
         exception ->
-          Stacktrace.exception_to_wire(exception, fields[:stacktrace], config.in_app_otp_apps)
+          apps = config.in_app_otp_apps
+
+          Stacktrace.exception_to_wire(
+            exception,
+            fields[:stacktrace],
+            apps,
+            fields[:kind] || :error
+          )
       end
 
     {exception, stacktrace} =

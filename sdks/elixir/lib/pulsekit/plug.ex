@@ -69,6 +69,7 @@ if Code.ensure_loaded?(Plug) do
 
         PulseKit.capture_exception(exception,
           stacktrace: stacktrace,
+          kind: kind,
           tags: fields.tags,
           metadata: fields.metadata
         )

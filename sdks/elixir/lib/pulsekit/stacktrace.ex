@@ -14,9 +14,22 @@ defmodule PulseKit.Stacktrace do
 
   @in_app_cache :pulsekit_in_app
 
-  @doc "`{exception_map, stacktrace_map}` for an exception (or any error term) and its stacktrace."
-  @spec exception_to_wire(term(), Exception.stacktrace() | nil, [atom()]) :: {map(), map() | nil}
-  def exception_to_wire(exception, stacktrace, in_app_apps) do
+  @doc """
+  `{exception_map, stacktrace_map}` for an exception (or any error term) and its stacktrace.
+  With `kind` `:throw` or `:exit` (from `catch kind, reason`), the type is `throw`/`exit`
+  and the value the reason, as Elixir prints them (`** (throw) :halt`).
+  """
+  @spec exception_to_wire(term(), Exception.stacktrace() | nil, [atom()], :error | :exit | :throw) ::
+          {map(), map() | nil}
+  def exception_to_wire(exception, stacktrace, in_app_apps, kind \\ :error)
+
+  def exception_to_wire(reason, stacktrace, in_app_apps, kind) when kind in [:exit, :throw] do
+    stacktrace = if is_list(stacktrace), do: stacktrace, else: []
+    value = if kind == :exit, do: Exception.format_exit(reason), else: inspect(reason, limit: 50)
+    {%{type: Atom.to_string(kind), value: value}, frames_or_nil(stacktrace, in_app_apps)}
+  end
+
+  def exception_to_wire(exception, stacktrace, in_app_apps, _error) do
     stacktrace = if is_list(stacktrace), do: stacktrace, else: []
     exception = Exception.normalize(:error, exception, stacktrace)
     wire = describe(exception)

@@ -29,30 +29,42 @@ import datetime as dt
 import json
 import os
 import random
-import re
-import resource
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import (
+    HEALTH_PATH,
+    BenchError,
+    ProcSampler,
+    Server,
+    cli_json,
+    compact,
+    descendants,
+    find_database,
+    free_port,
+    log,
+    machine_busy_s,
+    make_events,
+    own_cpu_s,
+    pulsekit_cmd,
+    render_wrk_script,
+    ro_connect,
+    summarize_log,
+    tree_rss_kb,
+)
+
 HERE = Path(__file__).resolve().parent
-LUA_TEMPLATE = HERE / 'ingest.lua.tmpl'
 NOOP_APP = HERE / 'noop_app.py'
 SINGLE_PATH = '/api/v1/events'
 BATCH_PATH = '/api/v1/events/batch'
-HEALTH_PATH = '/api/v1/health'
 PHASES = ('noop_single', 'noop_batch', 'real_single', 'real_batch')
 
 # Targets from the issue (2-core machine).
@@ -63,293 +75,6 @@ TARGET_IDLE_RSS_MB = 120.0
 
 MAX_OUTSTANDING_IDS = 20_000  # ids of unanswered requests the Lua script writes out
 NOISY_OTHER_CORES = 0.3  # CPU used by other processes during a phase above which the run is flagged
-
-
-class BenchError(Exception):
-    """The benchmark itself could not run (exit code 2)."""
-
-
-def log(msg: str) -> None:
-    print(f'[{time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Events
-
-
-def make_events(count: int, seed: int, now: dt.datetime) -> list[dict[str, Any]]:
-    """Realistic error events (~2.5 KB as compact JSON), valid per docs/protocol.md, without ids.
-
-    A handful of exception types over a handful of code paths, so the server groups them into
-    a realistic number of issues rather than one or thousands.
-    """
-    rng = random.Random(seed)
-    errors = [
-        ('ZeroDivisionError', 'division by zero', 'builtins'),
-        ('KeyError', "'total'", 'builtins'),
-        ('ValueError', "invalid literal for int() with base 10: 'abc'", 'builtins'),
-        ('TimeoutError', 'upstream payment gateway did not answer within 30s', 'builtins'),
-        ('IntegrityError', 'UNIQUE constraint failed: orders.external_ref', 'sqlite3'),
-        ('AttributeError', "'NoneType' object has no attribute 'customer_id'", 'builtins'),
-    ]
-    paths = [
-        ('checkout', ['views', 'services', 'billing', 'pricing']),
-        ('orders', ['api', 'handlers', 'repository', 'models']),
-        ('accounts', ['routes', 'auth', 'profile', 'storage']),
-        ('reports', ['jobs', 'export', 'aggregate', 'formatting']),
-    ]
-    libs = [
-        ('starlette/routing.py', 'starlette.routing', 'handle'),
-        ('starlette/middleware/errors.py', 'starlette.middleware.errors', '__call__'),
-        ('fastapi/routing.py', 'fastapi.routing', 'run_endpoint_function'),
-        ('anyio/to_thread.py', 'anyio.to_thread', 'run_sync'),
-    ]
-    events = []
-    for i in range(count):
-        exc_type, exc_value, exc_module = errors[i % len(errors)]
-        app, layers = paths[(i // len(errors)) % len(paths)]
-        frames = []
-        for lib_file, lib_module, lib_function in libs:
-            lineno = rng.randint(40, 700)
-            frames.append(
-                {
-                    'filename': lib_file,
-                    'function': lib_function,
-                    'module': lib_module,
-                    'lineno': lineno,
-                    'in_app': False,
-                    'context_line': '        await self.app(scope, receive, send)',
-                }
-            )
-        for depth, layer in enumerate(layers):
-            module = f'shop.{app}.{layer}'
-            function = ['handle', 'process', 'compute_total', 'apply'][depth]
-            lineno = rng.randint(10, 400)
-            frames.append(
-                {
-                    'filename': f'shop/{app}/{layer}.py',
-                    'function': function,
-                    'module': module,
-                    'lineno': lineno,
-                    'in_app': True,
-                    'pre_context': [f'    def {function}(self, order, context):'],
-                    'context_line': f'        result = self.{layers[min(depth + 1, 3)]}.run(items, context)',
-                    'post_context': ['        return result'],
-                }
-            )
-        ts = now - dt.timedelta(seconds=rng.randint(0, 120), milliseconds=rng.randint(0, 999))
-        event: dict[str, Any] = {
-            'type': 'error',
-            'level': 'fatal' if i % 11 == 0 else 'error',
-            'message': f'{exc_type}: {exc_value}',
-            'exception': {'type': exc_type, 'value': exc_value, 'module': exc_module},
-            'stacktrace': {'frames': frames},
-            'environment': rng.choice(['production', 'production', 'staging']),
-            'release': f'shop@2.{rng.randint(3, 5)}.{rng.randint(0, 9)}',
-            'tags': {
-                'region': rng.choice(['eu-west-1', 'us-east-1', 'ap-south-1']),
-                'customer_tier': rng.choice(['free', 'gold', 'platinum']),
-                'browser': rng.choice(['Firefox 132', 'Chrome 131', 'Safari 18']),
-                'server_name': f'web-{rng.randint(1, 12):02d}',
-                'transaction': f'POST /{app}/{layers[0]}',
-            },
-            'user': {'id': str(rng.randint(1, 99999)), 'email': f'user{rng.randint(1, 9999)}@example.com'},
-            'metadata': {
-                'order_id': rng.randint(1000, 999999),
-                'cart': {'items': rng.randint(1, 9), 'currency': 'EUR', 'total_cents': rng.randint(100, 90000)},
-            },
-            'timestamp': ts.isoformat(timespec='milliseconds').replace('+00:00', 'Z'),
-        }
-        if i % 3 == 0:
-            event['exception']['chain'] = [{'type': 'KeyError', 'value': "'price'", 'module': 'builtins'}]
-        events.append(event)
-    return events
-
-
-def compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(',', ':'))
-
-
-# ---------------------------------------------------------------------------------------------
-# Processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def rss_kb(pid: int) -> int | None:
-    try:
-        with open(f'/proc/{pid}/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    return None
-
-
-def descendants(pid: int) -> list[int]:
-    """pid and all its descendants (read once per phase; the server does not fork under load)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f'/proc/{entry}/stat') as f:
-                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    result, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        result.append(p)
-        todo.extend(children.get(p, []))
-    return result
-
-
-def tree_rss_kb(pids: list[int]) -> int:
-    return sum(rss_kb(p) or 0 for p in pids)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of the processes, in seconds."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f'/proc/{pid}/stat') as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / os.sysconf('SC_CLK_TCK')
-
-
-def machine_busy_s() -> float:
-    """CPU time all cores spent busy since boot, in seconds (/proc/stat)."""
-    with open('/proc/stat') as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
-    return busy / os.sysconf('SC_CLK_TCK')
-
-
-def own_cpu_s() -> float:
-    """CPU time of this script and of its finished children (wrk), in seconds."""
-    self_, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return self_.ru_utime + self_.ru_stime + children.ru_utime + children.ru_stime
-
-
-class ProcSampler:
-    """While a phase runs: the peak RSS of a process tree (sampled every 50 ms) and its CPU time."""
-
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pids = descendants(pid)
-        self.interval = interval
-        self.peak_kb = tree_rss_kb(self.pids)
-        self.cpu_s = 0.0
-        self.wall_s = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pids))
-
-    def __enter__(self) -> ProcSampler:
-        self._cpu0, self._t0 = cpu_seconds(self.pids), time.monotonic()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pids))
-        self.cpu_s = cpu_seconds(self.pids) - self._cpu0
-        self.wall_s = time.monotonic() - self._t0
-
-
-class Server:
-    """A server subprocess on 127.0.0.1, stopped (SIGINT, then SIGKILL) on exit."""
-
-    def __init__(self, name: str, cmd: list[str], port: int, cwd: Path, env: dict[str, str]) -> None:
-        self.name, self.cmd, self.port, self.cwd, self.env = name, cmd, port, cwd, env
-        self.base = f'http://127.0.0.1:{port}'
-        self.log_path = cwd / f'{name}.log'
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        log(f'starting {self.name}: {" ".join(self.cmd)}')
-        self._log = open(self.log_path, 'wb')  # closed in __exit__
-        try:
-            self.proc = subprocess.Popen(
-                self.cmd, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
-            )
-        except OSError as exc:
-            self._log.close()
-            raise BenchError(f'cannot start {self.name}: {exc}') from exc
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return '\n'.join(self.log_path.read_text(errors='replace').splitlines()[-lines:])
-        except OSError:
-            return ''
-
-    def wait_healthy(self, timeout: float = 60.0) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise BenchError(f'{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}')
-            with contextlib.suppress(OSError), urllib.request.urlopen(self.base + HEALTH_PATH, timeout=2) as r:
-                if r.status == 200:
-                    return time.monotonic() - start
-            time.sleep(0.1)
-        raise BenchError(f'{self.name} did not answer {HEALTH_PATH} within {timeout:.0f} s:\n{self.log_tail()}')
-
-    def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.base + HEALTH_PATH, timeout=5) as r:
-            return json.loads(r.read())
-
-    def check_alive(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise BenchError(f'{self.name} died (exit {self.proc.returncode}):\n{self.log_tail()}')
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                log(f'{self.name} did not stop on SIGINT, killing it')
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-
-EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(?:Error|Exception)): ?(.*)$')
-
-
-def summarize_log(path: Path) -> dict[str, int]:
-    """Exceptions the server logged, '<type>: <message>' -> count (the last line of each traceback)."""
-    counts: dict[str, int] = {}
-    with contextlib.suppress(OSError):
-        for line in path.read_text(errors='replace').splitlines():
-            m = EXCEPTION_LINE.match(line)
-            if m:
-                key = f'{m.group(1)}: {m.group(2)[:100]}'
-                counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,7 +138,6 @@ class Wrk:
     def __init__(self, workdir: Path, templates: list[str], threads: int, timeout: float, seed: int) -> None:
         self.workdir, self.templates, self.threads, self.timeout = workdir, templates, threads, timeout
         self.seed = seed
-        self.template = LUA_TEMPLATE.read_text()
         self.used_nonces: set[int] = set()
 
     def _nonce(self) -> int:
@@ -438,17 +162,9 @@ class Wrk:
         nonce = self._nonce()
         out = self.workdir / f'wrk-{phase}.json'
         out.unlink(missing_ok=True)
-        lua_templates = ',\n'.join(f'  [==[{t[1:]}]==]' for t in self.templates)
-        script = (
-            self.template.replace('@@PHASE@@', str(nonce))
-            .replace('@@BATCH@@', str(0 if batch == 1 else batch))
-            .replace('@@PATH@@', SINGLE_PATH if batch == 1 else BATCH_PATH)
-            .replace('@@OUT@@', str(out))
-            .replace('@@SEED@@', str(self.seed + nonce))
-            .replace('@@MAX_IDS@@', str(MAX_OUTSTANDING_IDS if write_ids else 0))
-            .replace('@@KEY@@', key)
-            .replace('@@TEMPLATES@@', lua_templates)
-        )
+        path = SINGLE_PATH if batch == 1 else BATCH_PATH
+        max_ids = MAX_OUTSTANDING_IDS if write_ids else 0
+        script = render_wrk_script(self.templates, nonce, batch, path, out, self.seed + nonce, max_ids, key)
         script_path = self.workdir / f'wrk-{phase}.lua'
         script_path.write_text(script)
         threads = min(self.threads, connections)
@@ -489,21 +205,6 @@ class Wrk:
 
 # ---------------------------------------------------------------------------------------------
 # The database (read-only, never while holding a write lock)
-
-
-def find_database(data_dir: Path) -> Path:
-    for path in sorted(data_dir.rglob('*.db')) + sorted(data_dir.rglob('*.sqlite*')):
-        if path.suffix in {'.db', '.sqlite', '.sqlite3'}:
-            with contextlib.closing(ro_connect(path)) as db:
-                if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone():
-                    return path
-    raise BenchError(f'no SQLite database with an `events` table under {data_dir}')
-
-
-def ro_connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(f'file:{path}?mode=ro', uri=True, timeout=10)
-    db.execute('PRAGMA busy_timeout = 10000')
-    return db
 
 
 class IdFormat:
@@ -614,29 +315,6 @@ def verify(result: WrkResult, db_path: Path, fmt: IdFormat) -> Verification:
     if result.accepted == 0:
         v.problems.append('no request was accepted')
     return v
-
-
-# ---------------------------------------------------------------------------------------------
-# PulseKit CLI
-
-
-def pulsekit_cmd(explicit: str | None) -> list[str]:
-    if explicit:  # the servers run in the run directory: make relative paths absolute
-        return [str(Path(part).absolute()) if Path(part).exists() else part for part in explicit.split()]
-    script = Path(sys.executable).parent / 'pulsekit'
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, '-m', 'pulsekit.cli']
-
-
-def cli_json(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
-    if proc.returncode != 0:
-        raise BenchError(f'{" ".join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}')
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise BenchError(f'{" ".join(cmd)} did not print JSON: {proc.stdout!r}') from exc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class Settings:
     max_batch_events: int = 1000  # events per /batch request
     writer_queue_max_events: int = 50_000  # events waiting for the writer before 503
     writer_max_batch_events: int = 5_000  # events committed in one transaction at most
+    min_free_disk_mb: int = 256  # below this free space in the data directory, ingestion answers 507 (MB)
     rate_limit_events_per_s: float = 10_000.0  # per API key, sustained; 0 disables
     rate_limit_burst_events: int = 20_000  # per API key, bucket size
     retention_days: int = 30  # default for new projects, days
@@ -135,6 +136,7 @@ def load_settings(env: dict | None = None) -> Settings:
         base_url=base_url,
         max_body_bytes=_int(env, 'PULSEKIT_MAX_BODY_BYTES', 5_000_000, minimum=1024),
         writer_queue_max_events=_int(env, 'PULSEKIT_WRITER_QUEUE_MAX_EVENTS', 50_000, minimum=1000),
+        min_free_disk_mb=_int(env, 'PULSEKIT_MIN_FREE_DISK_MB', 256),
         rate_limit_events_per_s=_float(env, 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S', 10_000.0),
         rate_limit_burst_events=_int(env, 'PULSEKIT_RATE_LIMIT_BURST_EVENTS', 20_000, minimum=1),
         retention_days=_int(env, 'PULSEKIT_RETENTION_DAYS', 30, minimum=1),

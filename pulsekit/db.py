@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import peewee as pw
@@ -22,6 +23,10 @@ from .models import SchemaMigration, database_proxy, now_utc
 log = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0  # how often the WAL is copied back into the database file, seconds
+# Past this much WAL content the writer restarts the WAL between two commits. It equals
+# journal_size_limit, to which SQLite truncates the file when it starts over, so the -wal file
+# stays near this size plus what arrives in the second it takes to notice (documented bound: 256 MB).
+WAL_RESTART_BYTES = 64 * 1024 * 1024
 
 # WAL lets readers run beside the single writer; synchronous=NORMAL in WAL mode loses nothing
 # on a process crash (kill -9), only possibly the last transactions on power loss.
@@ -30,7 +35,7 @@ SQLITE_PRAGMAS = {
     'synchronous': 'normal',
     'foreign_keys': 1,
     'busy_timeout': 5000,
-    'journal_size_limit': 64 * 1024 * 1024,
+    'journal_size_limit': WAL_RESTART_BYTES,
     'cache_size': -32 * 1024,
     'temp_store': 'memory',
     # Reads of the first 256 MB through a memory map rather than a read() call per page: the writer's
@@ -125,21 +130,44 @@ def latest_version() -> int:
 
 
 class Checkpointer:
-    """Copies the SQLite WAL back into the database file on its own thread and connection.
+    """Copies the SQLite WAL back into the database file on its own thread, and watches the disk.
 
     SQLite's automatic checkpoint runs inside whichever COMMIT crosses its threshold, and with
     synchronous=NORMAL it syncs the file: every few thousand events the writer (and so every
     waiting ingest request) stalled behind it. Measured with wrk, 2.5 KB events, 64 connections:
     6,300 → 9,000 events/s with checkpoints moved here. PASSIVE checkpoints never block the writer.
+
+    But PASSIVE alone let the WAL grow without bound under continuous writes (4.1 GB after 300,000
+    events, issue #20): SQLite starts the WAL over only when a write begins while every frame is
+    already copied back, and with commits arriving all the time the copy never catches up at that
+    moment. So when the WAL holds more than WAL_RESTART_BYTES, `on_large_wal` asks the writer to
+    run a RESTART checkpoint between two commits (see Writer.request_wal_restart).
+
+    Each round also records the WAL's size, for health.
     """
 
-    def __init__(self, path: Path, interval_s: float = CHECKPOINT_INTERVAL_S):
+    def __init__(
+        self,
+        path: Path,
+        interval_s: float = CHECKPOINT_INTERVAL_S,
+        on_large_wal: Callable[[], None] | None = None,
+        wal_restart_bytes: int = WAL_RESTART_BYTES,
+        is_restart_pending: Callable[[], bool] | None = None,
+    ):
         self.path = path
         self.interval_s = interval_s
+        self.on_large_wal = on_large_wal
+        self.wal_restart_bytes = wal_restart_bytes
+        # While the writer has a restart to do, this thread runs no checkpoint of its own: two
+        # checkpoints cannot run at once, and the writer's would then find SQLite busy.
+        self.is_restart_pending = is_restart_pending or (lambda: False)
+        self.wal_bytes = 0  # size of the -wal file at the last round
+        self._page_size: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='pulsekit-checkpoint', daemon=True)
 
     def start(self) -> None:
+        self.measure()
         self._thread.start()
 
     def stop(self) -> None:
@@ -148,18 +176,36 @@ class Checkpointer:
         self._thread.join(30)
         self.checkpoint('TRUNCATE')
 
-    def checkpoint(self, mode: str = 'PASSIVE') -> None:
+    def checkpoint(self, mode: str = 'PASSIVE') -> tuple | None:
+        """(busy, frames in the WAL, frames copied back), or None when SQLite was busy."""
         conn = sqlite3.connect(self.path, timeout=5)
         try:
-            conn.execute(f'PRAGMA wal_checkpoint({mode})').fetchone()
+            if self._page_size is None:
+                self._page_size = conn.execute('PRAGMA page_size').fetchone()[0]
+            return conn.execute(f'PRAGMA wal_checkpoint({mode})').fetchone()
         except sqlite3.OperationalError as exc:  # busy: the next round catches up
             log.debug('checkpoint %s skipped: %s', mode, exc)
+            return None
         finally:
             conn.close()
+
+    def measure(self) -> None:
+        """Refresh wal_bytes."""
+        try:
+            self.wal_bytes = self.path.with_name(self.path.name + '-wal').stat().st_size
+        except FileNotFoundError:
+            self.wal_bytes = 0
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.checkpoint()
+                if self.is_restart_pending():
+                    self.measure()
+                    continue
+                result = self.checkpoint()
+                self.measure()
+                frames_in_wal = result[1] if result else 0
+                if self.on_large_wal and frames_in_wal * (self._page_size or 4096) > self.wal_restart_bytes:
+                    self.on_large_wal()
             except Exception:  # a task boundary: log it and keep going
                 log.exception('WAL checkpoint failed')

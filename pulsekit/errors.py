@@ -60,6 +60,14 @@ class Overloaded(PulseKitError):
         self.retry_after_s = retry_after_s
 
 
+class InsufficientStorage(PulseKitError):
+    """The data directory's disk is (nearly) full: nothing is stored until space is freed."""
+
+    def __init__(self, message: str, retry_after_s: int = 60):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Conflict(PulseKitError):
     """The request conflicts with existing data (e.g. a duplicate slug)."""
 

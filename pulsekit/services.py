@@ -15,6 +15,7 @@ from .db import Checkpointer, is_sqlite, migrate, open_database
 from .events.writer import Writer
 from .projects import KeyCache, record_key_use
 from .ratelimit import RateLimiter
+from .storage import disk_guard
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,11 @@ def start_services(settings: Settings) -> Services:
         limiter=RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst_events),
     )
     if is_sqlite(db):
-        services.checkpointer = Checkpointer(Path(db.database))
+        services.checkpointer = Checkpointer(
+            Path(db.database),
+            on_large_wal=writer.request_wal_restart,
+            is_restart_pending=lambda: writer.is_wal_restart_pending,
+        )
         services.checkpointer.start()
+        writer.storage_guard = disk_guard(services.checkpointer, settings.min_free_disk_mb)
     return services

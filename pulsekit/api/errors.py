@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from ..errors import (
     Conflict,
+    InsufficientStorage,
     InvalidApiKey,
     InvalidField,
     InvalidJson,
@@ -41,6 +42,7 @@ STATUS = {
     InvalidField: (422, 'invalid_field'),
     RateLimited: (429, 'rate_limited'),
     Overloaded: (503, 'overloaded'),
+    InsufficientStorage: (507, 'insufficient_storage'),
 }
 HTTP_CODES = {400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large'}
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import __version__
+from ..storage import storage_status
 from .deps import services
 from .responses import json_response
 
@@ -39,4 +40,10 @@ async def health(request: Request) -> Response:
         'writer_queue_depth': svc.writer.queue_depth,
         'version': __version__,
     }
+    if svc.checkpointer is not None:  # SQLite: the disk is ours to watch
+        storage = storage_status(svc.checkpointer, svc.settings.min_free_disk_mb)
+        body.update(wal_bytes=storage.wal_bytes, disk_free_bytes=storage.free_disk_bytes)
+        if is_ok and storage.low_disk_reason:
+            is_ok = False
+            body.update(status='degraded', reason=storage.low_disk_reason)
     return json_response(body, 200 if is_ok else 503)

@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +23,13 @@ import orjson
 import peewee as pw
 
 from ..bus import Bus, CommitSummary
-from ..db import is_sqlite
-from ..errors import InvalidApiKey, Overloaded
+from ..db import SQLITE_PRAGMAS, is_sqlite
+from ..errors import InsufficientStorage, InvalidApiKey, Overloaded
 from ..models import Issue
 
 log = logging.getLogger(__name__)
+RESTART_BUSY_TIMEOUT_MS = 200  # longest wait for readers in one WAL restart attempt
+RESTART_RETRY_S = 0.5  # pause before a busy WAL restart is tried again
 
 LEVEL_RANK = {'debug': 0, 'info': 1, 'warning': 2, 'error': 3, 'fatal': 4}
 EVENT_COLUMNS = (
@@ -75,6 +78,17 @@ class _Outcome:
         self.regressed += other.regressed
 
 
+def client_error(exc: Exception) -> Exception:
+    """A database failure the client can act on, as the domain error the API maps (others stay 500s)."""
+    if isinstance(exc, pw.OperationalError):
+        if 'locked' in str(exc):
+            # Another process held the write lock beyond busy_timeout: the client may retry.
+            return Overloaded('the database is busy; retry shortly', retry_after_s=1)
+        if 'disk is full' in str(exc):
+            return InsufficientStorage('the server ran out of disk space; nothing of this request was stored')
+    return exc
+
+
 def _dump(value) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -98,6 +112,11 @@ class Writer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.commits = 0  # how many group commits ran; for health and benchmarks
+        self.wal_restarts = 0  # RESTART checkpoints run between commits (SQLite); for health and benchmarks
+        self._is_wal_restart_requested = False  # set by the checkpointer's thread, read by this one
+        self._next_wal_restart_at = 0.0  # monotonic time before which a busy restart is not retried
+        # () -> a reason to refuse events (the disk is nearly full), or None; set by start_services.
+        self.storage_guard: Callable[[], str | None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,6 +149,10 @@ class Writer:
                 raise Overloaded('the server is shutting down', retry_after_s=5)
             if job.events is not None and self._queued_events + job.size > self.max_queue_events:
                 raise Overloaded('the server is busy; retry shortly', retry_after_s=1)
+            if job.events is not None and self.storage_guard is not None:
+                reason = self.storage_guard()
+                if reason:
+                    raise InsufficientStorage(reason)
             self._jobs.append(job)
             self._queued_events += job.size
             self._cond.notify()
@@ -179,8 +202,45 @@ class Writer:
                     self._commit_group(group)
                 except Exception:  # the thread must outlive any one group, or ingestion stops for good
                     log.exception('writer: a group failed after its commit')
+                if self._is_wal_restart_requested:
+                    self._restart_wal()
         finally:
             self.db.close()
+
+    @property
+    def is_wal_restart_pending(self) -> bool:
+        return self._is_wal_restart_requested
+
+    def request_wal_restart(self) -> None:
+        """Fold the WAL back and start it over between two commits (the checkpointer asks, see db.Checkpointer)."""
+        self._is_wal_restart_requested = True
+        with self._cond:
+            self._cond.notify()
+
+    def _restart_wal(self) -> None:
+        # On this thread, between two commits: no other writer holds the lock, so the checkpoint only
+        # waits for readers, and most frames were already copied by the checkpointer's PASSIVE rounds.
+        # A reader holding an old snapshot (or the checkpointer's own round) makes it busy: the request
+        # stays pending and is retried after a pause, and each try waits at most RESTART_BUSY_TIMEOUT_MS,
+        # so a slow reader can never stall ingestion for long.
+        if not self._sqlite:
+            self._is_wal_restart_requested = False
+            return
+        if time.monotonic() < self._next_wal_restart_at:
+            return
+        try:
+            self.db.execute_sql(f'PRAGMA busy_timeout = {RESTART_BUSY_TIMEOUT_MS}')
+            busy, _frames, _copied = self.db.execute_sql('PRAGMA wal_checkpoint(RESTART)').fetchone()
+        except pw.OperationalError as exc:
+            log.debug('WAL restart failed, retried shortly: %s', exc)
+            busy = 1
+        finally:
+            self.db.execute_sql(f'PRAGMA busy_timeout = {SQLITE_PRAGMAS["busy_timeout"]}')
+        if busy:
+            self._next_wal_restart_at = time.monotonic() + RESTART_RETRY_S
+        else:
+            self._is_wal_restart_requested = False
+            self.wal_restarts += 1
 
     def _commit_group(self, group: list[_Job]) -> None:
         try:
@@ -194,9 +254,7 @@ class Writer:
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             log.exception('group commit failed')
             out = _Outcome()
-            if isinstance(exc, pw.OperationalError) and 'locked' in str(exc):
-                # Another process held the write lock beyond busy_timeout: the client may retry.
-                exc = Overloaded('the database is busy; retry shortly', retry_after_s=1)
+            exc = client_error(exc)
             for job in group:
                 job.error = exc
         with self._cond:
@@ -300,7 +358,7 @@ class Writer:
             with self.db.atomic():
                 job.result = work()
         except Exception as exc:
-            job.error = exc
+            job.error = client_error(exc)
             if not isinstance(exc, InvalidApiKey):
                 log.exception('writer job failed')
 

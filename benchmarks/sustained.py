@@ -1,0 +1,257 @@
+"""Sustained ingest: does the WAL stay bounded, and does throughput stay flat, over a million events?
+
+Starts the real server with a fresh database and keeps wrk sending (~2.5 KB error events, fresh
+ids for each) until N events are stored, while a reader polls the read API the way open
+dashboard pages do (events, issues, a search). Every second it samples the stored count
+(`max(rowid)`), the database and `-wal` file sizes and the server's RSS. It prints, per tenth of
+the run, events/s, WAL and RSS; then the last tenth's rate as a ratio of the first's, the WAL's
+peak, and the peak of database + WAL on disk as a ratio of the database at rest (after the
+server stopped and folded the WAL back).
+
+    .venv/bin/python benchmarks/sustained.py                      # batches of 100, 1,000,000 events
+    .venv/bin/python benchmarks/sustained.py --mode single        # one event per request
+    .venv/bin/python benchmarks/sustained.py --events 200000      # shorter
+
+Targets (issue #20): WAL ≤ 256 MB, database + WAL ≤ 1.5 × the database at rest, last tenth
+≥ 0.85 × the first tenth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from harness import (
+    BenchError,
+    Server,
+    cli_json,
+    compact,
+    find_database,
+    free_port,
+    log,
+    make_events,
+    pulsekit_cmd,
+    render_wrk_script,
+    ro_connect,
+    rss_kb,
+)
+
+TARGET_WAL_MB = 256
+TARGET_DISK_RATIO = 1.5
+TARGET_FLAT_RATIO = 0.85
+READ_INTERVAL_S = 0.5  # how often the dashboard-like reader asks
+
+
+def mb(size_bytes: float) -> float:
+    return size_bytes / 1e6
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+class Sampler:
+    """Once a second: (seconds since start, events stored, db bytes, wal bytes, server RSS kB)."""
+
+    def __init__(self, db_path: Path, pid: int) -> None:
+        self.db_path, self.pid = db_path, pid
+        self.samples: list[tuple[float, int, int, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = time.monotonic()
+
+    def stored(self) -> int:
+        with contextlib.closing(ro_connect(self.db_path)) as db:
+            return db.execute('SELECT coalesce(max(rowid), 0) FROM events').fetchone()[0]
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            with contextlib.suppress(Exception):
+                wal = file_size(self.db_path.with_name(self.db_path.name + '-wal'))
+                self.samples.append(
+                    (time.monotonic() - self._t0, self.stored(), file_size(self.db_path), wal, rss_kb(self.pid) or 0)
+                )
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class DashboardReader:
+    """Polls the read API like open dashboard pages: newest events, issues, a full-text search."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self.urls = [
+            f'{base}/api/v1/events?limit=50',
+            f'{base}/api/v1/issues?limit=50',
+            f'{base}/api/v1/events?q=checkout',
+        ]
+        self.key = key
+        self.reads = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(READ_INTERVAL_S):
+            for url in self.urls:
+                request = urllib.request.Request(url, headers={'X-PulseKit-Key': self.key})
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        response.read()
+                    self.reads += 1
+                except Exception:
+                    self.failures += 1
+
+    def __enter__(self) -> DashboardReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def time_at(samples: list, count: int) -> float:
+    """When `count` events were stored, interpolated between the two samples around it."""
+    previous = (0.0, 0)
+    for t, stored, *_ in samples:
+        if stored >= count:
+            t0, s0 = previous
+            return t0 + (t - t0) * (count - s0) / max(1, stored - s0)
+        previous = (t, stored)
+    raise BenchError(f'only {samples[-1][1] if samples else 0} of {count} events were stored')
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict:
+    cli = pulsekit_cmd(None)
+    data_dir = workdir / 'data'
+    data_dir.mkdir()
+    env = {**os.environ, 'NICEGUI_STORAGE_PATH': str(workdir / 'nicegui'), 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S': '0'}
+    port = free_port()
+    serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
+    batch = 1 if args.mode == 'single' else args.batch_size
+    path = '/api/v1/events' if batch == 1 else '/api/v1/events/batch'
+    templates = [compact(event) for event in make_events(48, args.seed, dt.datetime.now(dt.UTC))]
+    result: dict = {'mode': args.mode, 'events': args.events, 'batch': batch, 'connections': args.connections}
+    with Server('pulsekit', serve, port, workdir, env) as server:
+        server.wait_healthy()
+        opts = ['--data-dir', str(data_dir), '--json']
+        project = cli_json([*cli, 'project', 'create', 'sustained', *opts], env, workdir)
+        key_cmd = [*cli, 'key', 'create', '--project', project['slug'], '--permissions', 'ingest,read', *opts]
+        key = cli_json(key_cmd, env, workdir)['key']
+        db_path = find_database(data_dir)
+        script = workdir / 'wrk.lua'
+        script.write_text(render_wrk_script(templates, 1, batch, path, workdir / 'wrk.json', args.seed, 0, key))
+        # Long enough for the slowest machine; stopped as soon as the target count is stored.
+        wrk = ['wrk', '-t2', f'-c{args.connections}', '-d3600s', '--timeout=30s', '-s', str(script), server.base + path]
+        log(f'{args.mode}: sending until {args.events:,} events are stored ({batch} per request)')
+        with Sampler(db_path, server.pid) as sampler, DashboardReader(server.base, key) as reader:
+            load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.monotonic() + args.max_minutes * 60
+                while sampler.stored() < args.events:
+                    server.check_alive()
+                    if time.monotonic() > deadline:
+                        raise BenchError(f'{args.events:,} events were not stored within {args.max_minutes} min')
+                    time.sleep(0.5)
+            finally:
+                load.terminate()
+                load.wait(30)
+            time.sleep(1.5)  # one more sample after the last commit
+        result['dashboard_reads'], result['dashboard_read_failures'] = reader.reads, reader.failures
+    # The server stopped gracefully: its checkpointer folded the WAL into the file (TRUNCATE).
+    result['db_at_rest_mb'] = mb(file_size(db_path))
+    samples = sampler.samples
+    tenth = args.events // 10
+    edges = [time_at(samples, n * tenth) if n else 0.0 for n in range(11)]
+    result['tenths'] = []
+    for n in range(10):
+        window = [s for s in samples if edges[n] <= s[0] <= edges[n + 1]] or [samples[-1]]
+        result['tenths'].append(
+            {
+                'events_per_s': tenth / max(1e-9, edges[n + 1] - edges[n]),
+                'wal_mb_max': mb(max(s[3] for s in window)),
+                'db_plus_wal_mb_max': mb(max(s[2] + s[3] for s in window)),
+                'rss_mb_max': max(s[4] for s in window) / 1024,
+            }
+        )
+    result['flat_ratio'] = result['tenths'][-1]['events_per_s'] / result['tenths'][0]['events_per_s']
+    result['wal_mb_peak'] = mb(max(s[3] for s in samples))
+    result['disk_ratio_peak'] = max(mb(s[2] + s[3]) for s in samples) / result['db_at_rest_mb']
+    return result
+
+
+def report(r: dict) -> None:
+    print(f'\nSustained {r["mode"]} ingest: {r["events"]:,} events, {r["batch"]} per request, {r["connections"]} conn.')
+    print(f'{"tenth":>6} {"events/s":>10} {"WAL MB":>8} {"db+WAL MB":>10} {"RSS MB":>8}')
+    for n, tenth in enumerate(r['tenths'], 1):
+        print(
+            f'{n:>6} {tenth["events_per_s"]:>10,.0f} {tenth["wal_mb_max"]:>8.0f} '
+            f'{tenth["db_plus_wal_mb_max"]:>10.0f} {tenth["rss_mb_max"]:>8.0f}'
+        )
+    checks = [
+        ('last tenth / first tenth events/s', r['flat_ratio'], f'≥ {TARGET_FLAT_RATIO}', r['flat_ratio'] >= 0.85),
+        ('WAL peak, MB', r['wal_mb_peak'], f'≤ {TARGET_WAL_MB}', r['wal_mb_peak'] <= TARGET_WAL_MB),
+        (
+            'db + WAL peak / db at rest',
+            r['disk_ratio_peak'],
+            f'≤ {TARGET_DISK_RATIO}',
+            r['disk_ratio_peak'] <= TARGET_DISK_RATIO,
+        ),
+    ]
+    print(f'\ndatabase at rest: {r["db_at_rest_mb"]:.0f} MB; dashboard reads: {r["dashboard_reads"]:,}'
+          f' ({r["dashboard_read_failures"]} failed)')  # fmt: skip
+    for name, value, target, is_met in checks:
+        print(f'  {name:<36} {value:>8.2f}  target {target:<7} {"met" if is_met else "MISSED"}')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--mode', choices=['batch', 'single'], default='batch')
+    parser.add_argument('--events', type=int, default=1_000_000, help='events to store (default 1,000,000)')
+    parser.add_argument('--batch-size', type=int, default=100)
+    parser.add_argument('--connections', type=int, default=8, help='wrk connections (default 8; single: try 64)')
+    parser.add_argument('--max-minutes', type=float, default=30, help='give up after this long (default 30)')
+    parser.add_argument('--seed', type=int, default=7)
+    parser.add_argument('--json', action='store_true', help='print the result as JSON')
+    parser.add_argument('--keep', action='store_true', help='keep the run directory')
+    args = parser.parse_args()
+    if not shutil.which('wrk'):
+        log('wrk is not installed (Debian: apt-get install wrk)')
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix='pulsekit-sustained-'))
+    try:
+        result = run(args, workdir)
+    except BenchError as exc:
+        log(f'error: {exc}')
+        return 2
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(result, indent=2) if args.json else '', end='')
+    if not args.json:
+        report(result)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,5 +1,8 @@
 """Onboarding: ready-to-paste setup snippets for every SDK, and the dashboard's test event.
 
+Each SDK's snippet is that SDK's quickstart file (`sdks/<lang>/quickstart/`), which the SDK's own
+tests run against a live server; tests/test_onboarding_snippets.py keeps the two equal.
+
 Snippets carry this instance's public URL and a key: the one just created (shown once), or
 a placeholder the user replaces. The test event goes through the real ingestion path: the
 same validation as the API (`prepare_event`) and the writer, so it shows up like any other.
@@ -35,16 +38,49 @@ TYPESCRIPT = """import * as PulseKit from '@pulsekit/sdk';
 PulseKit.init({ dsn: '__DSN__', environment: 'production' });
 """
 
-GO = """import (
+GO = """package main
+
+import (
+\t"errors"
+\t"fmt"
 \t"log"
 
 \tpulsekit "github.com/pulsekit/go"
 )
 
 func main() {
-\tif err := pulsekit.Init(pulsekit.Options{DSN: "__DSN__"}); err != nil {
+\terr := pulsekit.Init(pulsekit.Options{
+\t\tDSN:         "__DSN__",
+\t\tEnvironment: "production",
+\t\tRelease:     "shop@2.4.1",
+\t})
+\tif err != nil {
 \t\tlog.Fatal(err)
 \t}
+\tdefer pulsekit.Close()   // sends what is still queued
+\tdefer pulsekit.Recover() // reports a panic, then lets it crash the program
+
+\t// A custom event
+\tpulsekit.Capture(pulsekit.Event{
+\t\tType:     "payment.success",
+\t\tMessage:  "Order 1234 paid",
+\t\tMetadata: map[string]any{"amount_cents": 4999, "currency": "EUR"},
+\t\tTags:     map[string]string{"provider": "stripe"},
+\t})
+
+\t// A message
+\tpulsekit.CaptureMessage("Inventory below 10 units", pulsekit.Warning)
+
+\t// An error, with the errors it wraps
+\tif err := chargeCard(); err != nil {
+\t\tpulsekit.CaptureException(err)
+\t}
+}
+
+var errDeclined = errors.New("card declined")
+
+func chargeCard() error {
+\treturn fmt.Errorf("charge order 1234: %w", errDeclined)
 }
 """
 
@@ -57,10 +93,31 @@ RUST = """fn main() {
 }
 """
 
-ELIXIR = """# config/runtime.exs
-import Config
+ELIXIR = """# PulseKit quickstart for Elixir. Run it in a project that depends on :pulsekit:
+#   mix run quickstart.exs
+PulseKit.init(dsn: "__DSN__", environment: "production", release: "shop@2.4.1")
 
-config :pulsekit, dsn: "__DSN__"
+# A custom event
+PulseKit.capture(%{
+  type: "payment.success",
+  level: :info,
+  message: "Order 1234 paid",
+  metadata: %{amount_cents: 4999, currency: "EUR"},
+  tags: %{provider: "stripe"}
+})
+
+# A message
+PulseKit.capture_message("Inventory below 10 units", level: :warning)
+
+# A handled exception (crashed processes and Logger.error calls are reported by themselves)
+try do
+  raise ArgumentError, "quantity must be positive"
+rescue
+  exception -> PulseKit.capture_exception(exception, stacktrace: __STACKTRACE__)
+end
+
+# Wait until everything is sent (a long-running app does not need this)
+PulseKit.flush(5_000)
 """
 
 SENTRY = """# Apps already using an official Sentry SDK only change their DSN.
@@ -70,6 +127,12 @@ sentry_sdk.init(dsn="__DSN__")
 
 # JavaScript (@sentry/node, @sentry/browser): Sentry.init({ dsn: "__DSN__" });
 """
+
+# The SDKs are not on their registries yet: these install them from a checkout of this repository.
+GO_INSTALL = (
+    'go mod edit -require=github.com/pulsekit/go@v0.0.0 -replace=github.com/pulsekit/go=/path/to/pulsekit/sdks/go'
+)
+ELIXIR_INSTALL = '{:pulsekit, path: "/path/to/pulsekit/sdks/elixir"}  # in the deps of mix.exs'
 
 CURL = """curl -X POST '__URL__/api/v1/events' \\
   -H 'X-PulseKit-Key: __KEY__' \\
@@ -88,11 +151,11 @@ class Snippet:
 
 
 SNIPPETS = (
-    Snippet('python', 'Python', 'python', 'pip install pulsekit-sdk', PYTHON),
+    Snippet('python', 'Python', 'python', 'pip install ./sdks/python  # from a PulseKit checkout', PYTHON),
     Snippet('typescript', 'TypeScript', 'typescript', 'npm install @pulsekit/sdk', TYPESCRIPT),
-    Snippet('go', 'Go', 'go', 'go get github.com/pulsekit/go', GO),
+    Snippet('go', 'Go', 'go', GO_INSTALL, GO),
     Snippet('rust', 'Rust', 'rust', 'cargo add pulsekit', RUST),
-    Snippet('elixir', 'Elixir', 'elixir', '{:pulsekit, "~> 0.1"}  # in the deps of mix.exs', ELIXIR),
+    Snippet('elixir', 'Elixir', 'elixir', ELIXIR_INSTALL, ELIXIR),
     Snippet('sentry', 'Sentry SDKs', 'python', 'pip install sentry-sdk  # or npm install @sentry/node', SENTRY),
     Snippet('curl', 'curl', 'bash', '', CURL),
 )

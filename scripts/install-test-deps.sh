@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium chromium-driver wrk sqlite3)
+# chromium: browser tests; wrk: benchmarks; elixir + erlang: the Elixir SDK (no hex: OTP's own
+# inets/ssl for HTTP); gcc: `go test -race` (cgo).
+APT_PACKAGES=(chromium chromium-driver wrk sqlite3 gcc libc6-dev
+  elixir erlang-dev erlang-inets erlang-ssl erlang-public-key erlang-crypto erlang-asn1)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

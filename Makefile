@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench bench-dashboard bench-sentry bench-alerts demo
+.PHONY: run test install lint format bench bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,16 @@ demo: install
 ## Alert latency: 202 to webhook arrival, p50/p99 over 100 alerts per rule type
 bench-alerts: install
 	$(BIN)/python benchmarks/alerts.py
+
+## Soak: 10 minutes at 1,000 events/s (singles, batches, Sentry envelopes), then 10 more with data
+## ageing out after 2 minutes; per minute: events/s, p50/p99, RSS, db and WAL size, writer queue.
+## SOAK_MINUTES=3 make bench-soak for a shorter run.
+SOAK_MINUTES ?= 10
+bench-soak: install
+	$(BIN)/python benchmarks/soak.py --minutes $(SOAK_MINUTES)
+	$(BIN)/python benchmarks/soak.py --minutes $(SOAK_MINUTES) --turnover 2
+
+## Sustained: 1,000,000 events as fast as they go, batches then single events; WAL bound and flat throughput
+bench-sustained: install
+	$(BIN)/python benchmarks/sustained.py --mode batch
+	$(BIN)/python benchmarks/sustained.py --mode single --connections 64

@@ -26,6 +26,7 @@ from typing import Any
 
 HEALTH_PATH = '/api/v1/health'
 LUA_TEMPLATE = Path(__file__).resolve().parent / 'ingest.lua.tmpl'
+READ_INTERVAL_S = 0.5  # how often the dashboard-like reader asks
 
 
 def compact(obj: Any) -> str:
@@ -371,3 +372,38 @@ def ro_connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(f'file:{path}?mode=ro', uri=True, timeout=10)
     db.execute('PRAGMA busy_timeout = 10000')
     return db
+
+
+class DashboardReader:
+    """Polls the read API like open dashboard pages: newest events, issues, a full-text search."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self.urls = [
+            f'{base}/api/v1/events?limit=50',
+            f'{base}/api/v1/issues?limit=50',
+            f'{base}/api/v1/events?q=checkout',
+        ]
+        self.key = key
+        self.reads = 0
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(READ_INTERVAL_S):
+            for url in self.urls:
+                request = urllib.request.Request(url, headers={'X-PulseKit-Key': self.key})
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        response.read()
+                    self.reads += 1
+                except Exception:
+                    self.failures += 1
+
+    def __enter__(self) -> DashboardReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -29,11 +29,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from harness import (
     BenchError,
+    DashboardReader,
     Server,
     cli_json,
     compact,
@@ -50,7 +50,6 @@ from harness import (
 TARGET_WAL_MB = 256
 TARGET_DISK_RATIO = 1.5
 TARGET_FLAT_RATIO = 0.85
-READ_INTERVAL_S = 0.5  # how often the dashboard-like reader asks
 
 
 def mb(size_bytes: float) -> float:
@@ -87,41 +86,6 @@ class Sampler:
                 )
 
     def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-class DashboardReader:
-    """Polls the read API like open dashboard pages: newest events, issues, a full-text search."""
-
-    def __init__(self, base: str, key: str) -> None:
-        self.urls = [
-            f'{base}/api/v1/events?limit=50',
-            f'{base}/api/v1/issues?limit=50',
-            f'{base}/api/v1/events?q=checkout',
-        ]
-        self.key = key
-        self.reads = 0
-        self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(READ_INTERVAL_S):
-            for url in self.urls:
-                request = urllib.request.Request(url, headers={'X-PulseKit-Key': self.key})
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        response.read()
-                    self.reads += 1
-                except Exception:
-                    self.failures += 1
-
-    def __enter__(self) -> DashboardReader:
         self._thread.start()
         return self
 

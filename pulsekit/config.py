@@ -140,6 +140,8 @@ def load_settings(env: dict | None = None) -> Settings:
         rate_limit_events_per_s=_float(env, 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S', 10_000.0),
         rate_limit_burst_events=_int(env, 'PULSEKIT_RATE_LIMIT_BURST_EVENTS', 20_000, minimum=1),
         retention_days=_int(env, 'PULSEKIT_RETENTION_DAYS', 30, minimum=1),
+        retention_interval_s=_positive(env, 'PULSEKIT_RETENTION_INTERVAL_S', 3600.0),
+        retention_first_run_s=_positive(env, 'PULSEKIT_RETENTION_FIRST_RUN_S', 300.0),
         alert_eval_interval_s=_positive(env, 'PULSEKIT_ALERT_EVAL_INTERVAL_S', 10.0),
         webhook_retry_delays_s=_delays(env, 'PULSEKIT_WEBHOOK_RETRY_DELAYS_S', Settings.webhook_retry_delays_s),
     )

@@ -1,0 +1,272 @@
+"""Soak: the real server at a steady rate for a fixed time, minute by minute.
+
+Sends a steady mix (by default 1,000 events/s: 40 % single events, 40 % in batches of 50, 20 % as
+real sentry-sdk error envelopes of ~18 KB) while a reader polls the read API the way open
+dashboard pages do. Prints, for every minute: events/s accepted, p50/p99 acknowledgement
+latency, refused requests, server RSS, database and WAL size, and the writer's queue depth (from
+/api/v1/health). Then checks the targets of issue #20 against minute 2 (after warm-up).
+
+    .venv/bin/python benchmarks/soak.py                    # 10 minutes at 1,000 events/s
+    .venv/bin/python benchmarks/soak.py --minutes 3        # shorter
+    .venv/bin/python benchmarks/soak.py --turnover 2       # data ages out 2 minutes after it arrives
+
+--turnover N: the project keeps events 1 day and every event is stamped 1 day minus N minutes
+ago, and the retention job runs every 30 s, so the data set turns over after N minutes and disk
+use should level off instead of growing (deletes reuse pages; incremental vacuum returns them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gzip
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from harness import (
+    HEALTH_PATH,
+    BenchError,
+    DashboardReader,
+    Server,
+    cli_json,
+    free_port,
+    log,
+    make_events,
+    pulsekit_cmd,
+    rss_kb,
+)
+
+FIXTURE = Path(__file__).parent / 'fixtures' / 'sentry-python-error.envelope'
+TICK_S = 0.02  # the sender wakes this often and sends what is due
+BATCH_SIZE = 50
+MAX_IN_FLIGHT = 64  # requests waiting for an answer at once; beyond that the sender falls behind
+JSON = {'Content-Type': 'application/json'}
+TARGET_WAL_MB = 256
+TARGET_FLAT = 0.20  # RSS and p99 within ±20 % of minute 2
+
+
+@dataclass
+class Minute:
+    accepted_events: int = 0
+    refused: dict[int, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    queue_depths: list[int] = field(default_factory=list)
+    rss_kb: int = 0
+    db_bytes: int = 0
+    wal_bytes: int = 0
+
+
+class Envelopes:
+    """The fixture's Sentry error envelope with a fresh event id and timestamp for each request.
+
+    Built from byte templates: serialising 18 KB of JSON per request would make the load generator,
+    not the server, the bottleneck on 2 cores.
+    """
+
+    def __init__(self) -> None:
+        header, _item, payload = FIXTURE.read_bytes().split(b'\n')[:3]
+        event = {**json.loads(payload), 'event_id': '@@ID@@', 'timestamp': '@@TS@@'}
+        self.payload = json.dumps(event).encode().replace(b'"@@TS@@"', b'@@TS@@')
+        self.header = json.dumps({**json.loads(header), 'event_id': '@@ID@@'}).encode()
+
+    def body(self, when: dt.datetime) -> bytes:
+        event_id = uuid.uuid4().hex.encode()
+        payload = self.payload.replace(b'@@ID@@', event_id).replace(b'@@TS@@', b'%.3f' % when.timestamp())
+        item = b'{"type":"event","content_type":"application/json","length":%d}' % len(payload)
+        return gzip.compress(b'\n'.join((self.header.replace(b'@@ID@@', event_id), item, payload)), 1)
+
+
+class Load:
+    """The paced sender: every tick, the requests that are due, each timed until its answer."""
+
+    def __init__(self, base: str, key: str, project_id: int, rate: float, age: dt.timedelta) -> None:
+        self.base, self.key, self.project_id, self.rate, self.age = base, key, project_id, rate, age
+        # Each event template as JSON bytes with placeholders: '{"id":"@@ID@@","timestamp":"@@TS@@",…}'.
+        self.templates = [
+            json.dumps({**event, 'id': '@@ID@@', 'timestamp': '@@TS@@'}).encode()
+            for event in make_events(48, 7, dt.datetime.now(dt.UTC))
+        ]
+        self.envelopes = Envelopes()
+        self.minutes: list[Minute] = [Minute()]
+        self.behind = 0  # requests skipped because MAX_IN_FLIGHT were already waiting
+
+    def when(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) - self.age
+
+    def native(self, count: int) -> bytes:
+        stamp = self.when().isoformat(timespec='milliseconds').encode()
+        events = [
+            random.choice(self.templates).replace(b'@@ID@@', str(uuid.uuid4()).encode()).replace(b'@@TS@@', stamp)
+            for _ in range(count)
+        ]
+        return events[0] if count == 1 else b'{"events":[' + b','.join(events) + b']}'
+
+    async def send(self, client: httpx.AsyncClient, kind: str) -> None:
+        if kind == 'single':
+            request = client.build_request('POST', '/api/v1/events', content=self.native(1), headers=JSON)
+            events = 1
+        elif kind == 'batch':
+            request = client.build_request(
+                'POST', '/api/v1/events/batch', content=self.native(BATCH_SIZE), headers=JSON
+            )
+            events = BATCH_SIZE
+        else:
+            headers = {'Content-Type': 'application/x-sentry-envelope', 'Content-Encoding': 'gzip'}
+            body = self.envelopes.body(self.when())
+            request = client.build_request('POST', f'/api/{self.project_id}/envelope/', content=body, headers=headers)
+            events = 1
+        start = time.perf_counter()
+        try:
+            answer = await client.send(request)
+            status = answer.status_code
+        except httpx.HTTPError:
+            status = 0
+        minute = self.minutes[-1]
+        minute.latencies_ms.append((time.perf_counter() - start) * 1000)
+        if 200 <= status < 300:
+            minute.accepted_events += events
+        else:
+            minute.refused[status] = minute.refused.get(status, 0) + 1
+
+    async def run(self, seconds: float) -> None:
+        # Events per second split 40/40/20 into single events, batches and envelopes.
+        per_s = {'single': 0.4 * self.rate, 'batch': 0.4 * self.rate / BATCH_SIZE, 'envelope': 0.2 * self.rate}
+        credit = dict.fromkeys(per_s, 0.0)
+        headers = {'X-PulseKit-Key': self.key, 'X-Sentry-Auth': f'Sentry sentry_version=7, sentry_key={self.key}'}
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+        in_flight: set[asyncio.Task] = set()
+        async with httpx.AsyncClient(base_url=self.base, headers=headers, limits=limits, timeout=30) as client:
+            start = last = time.monotonic()
+            while (now := time.monotonic()) - start < seconds:
+                if int((now - start) // 60) >= len(self.minutes):
+                    self.minutes.append(Minute())
+                for kind, rate in per_s.items():
+                    credit[kind] += rate * (now - last)
+                    while credit[kind] >= 1:
+                        credit[kind] -= 1
+                        if len(in_flight) >= MAX_IN_FLIGHT:
+                            self.behind += 1
+                            continue
+                        task = asyncio.create_task(self.send(client, kind))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                last = now
+                await asyncio.sleep(TICK_S)
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=30)
+
+
+def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Event) -> None:
+    """Once a second: the writer's queue depth, RSS and file sizes, into the current minute."""
+    wal = db_path.with_name(db_path.name + '-wal')
+    while not stop.wait(1.0):
+        minute = load.minutes[-1]
+        try:
+            with urllib.request.urlopen(server.base + HEALTH_PATH, timeout=5) as answer:
+                minute.queue_depths.append(json.loads(answer.read()).get('writer_queue_depth', 0))
+        except Exception:
+            pass
+        minute.rss_kb = max(minute.rss_kb, rss_kb(server.pid) or 0)
+        minute.db_bytes = db_path.stat().st_size if db_path.exists() else 0
+        minute.wal_bytes = max(minute.wal_bytes, wal.stat().st_size if wal.exists() else 0)
+
+
+def p(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(len(values) * q))] if values else 0.0
+
+
+def report(load: Load, turnover: float | None) -> bool:
+    minutes = [m for m in load.minutes if m.latencies_ms]
+    print(f'\n{"min":>3} {"events/s":>9} {"p50 ms":>7} {"p99 ms":>7} {"refused":>8} {"RSS MB":>7} '
+          f'{"db MB":>7} {"WAL MB":>7} {"queue max":>9}')  # fmt: skip
+    for n, m in enumerate(minutes, 1):
+        refused = sum(m.refused.values())
+        print(
+            f'{n:>3} {m.accepted_events / 60:>9,.0f} {statistics.median(m.latencies_ms):>7.1f} '
+            f'{p(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.db_bytes / 1e6:>7.0f} '
+            f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9}'
+        )
+    if load.behind:
+        print(f'(the sender fell behind: {load.behind} requests skipped with {MAX_IN_FLIGHT} waiting for answers)')
+    if len(minutes) < 3:
+        print('too short to judge flatness (needs 3 minutes or more)')
+        return True
+    ref, after = minutes[1], minutes[2:]
+    rss_dev = max(abs(m.rss_kb / ref.rss_kb - 1) for m in after)
+    p99_ref = p(ref.latencies_ms, 0.99)
+    p99_dev = max(abs(p(m.latencies_ms, 0.99) / p99_ref - 1) for m in after)
+    wal_peak = max(m.wal_bytes for m in minutes) / 1e6
+    checks = [
+        ('RSS after minute 2, largest deviation', f'{rss_dev:+.0%}', rss_dev <= TARGET_FLAT),
+        ('p99 after minute 2, largest deviation', f'{p99_dev:+.0%}', p99_dev <= TARGET_FLAT),
+        ('WAL peak', f'{wal_peak:.0f} MB', wal_peak <= TARGET_WAL_MB),
+    ]
+    if turnover is not None:
+        settled = [m for n, m in enumerate(minutes, 1) if n > turnover + 1]
+        if len(settled) >= 2:
+            growth = (settled[-1].db_bytes - settled[0].db_bytes) / max(1, settled[0].db_bytes)
+            checks.append((f'database growth after minute {turnover + 1:.0f}', f'{growth:+.0%}', growth <= 0.2))
+    print()
+    for name, value, is_met in checks:
+        print(f'  {name:<42} {value:>8}  {"met" if is_met else "MISSED"}')
+    return all(is_met for _, _, is_met in checks)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--minutes', type=float, default=10, help='how long to run (default 10)')
+    parser.add_argument('--rate', type=float, default=1000, help='events per second offered (default 1,000)')
+    parser.add_argument('--turnover', type=float, help='minutes after which data ages out (retention mode)')
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix='pulsekit-soak-'))
+    cli = pulsekit_cmd(None)
+    data_dir = workdir / 'data'
+    env = {**os.environ, 'NICEGUI_STORAGE_PATH': str(workdir / 'nicegui'), 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S': '0'}
+    age = dt.timedelta(0)
+    if args.turnover is not None:
+        env |= {'PULSEKIT_RETENTION_INTERVAL_S': '30', 'PULSEKIT_RETENTION_FIRST_RUN_S': '30'}
+        age = dt.timedelta(days=1) - dt.timedelta(minutes=args.turnover)
+    port = free_port()
+    serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
+    try:
+        with Server('pulsekit', serve, port, workdir, env) as server:
+            server.wait_healthy()
+            opts = ['--data-dir', str(data_dir), '--json']
+            retention = ['--retention-days', '1'] if args.turnover is not None else []
+            project = cli_json([*cli, 'project', 'create', 'soak', *retention, *opts], env, workdir)
+            key_cmd = [*cli, 'key', 'create', '--project', project['slug'], '--permissions', 'ingest,read', *opts]
+            key = cli_json(key_cmd, env, workdir)['key']
+            load = Load(server.base, key, project['id'], args.rate, age)
+            stop = threading.Event()
+            sampler = threading.Thread(target=sample_server, args=(load, server, data_dir / 'pulsekit.db', stop))
+            log(f'soak: {args.rate:,.0f} events/s for {args.minutes:g} min'
+                + (f', data ages out after {args.turnover:g} min' if args.turnover is not None else ''))  # fmt: skip
+            sampler.start()
+            with DashboardReader(server.base, key):
+                asyncio.run(load.run(args.minutes * 60))
+            stop.set()
+            sampler.join()
+            server.check_alive()
+    except BenchError as exc:
+        log(f'error: {exc}')
+        return 2
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if report(load, args.turnover) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -25,6 +25,7 @@ from .api.lane import IngestLane
 from .api.middleware import BodySizeLimit
 from .api.sentry import SentryCors
 from .config import Settings
+from .env_admin import create_env_admin
 from .retention import run_retention_job
 from .services import Services, start_services
 
@@ -99,6 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
         # We export no OpenTelemetry; checking for a provider on every request cost the ingest path ~5%.
         telemetry={'tracing': False, 'metrics': False, 'logs': False},
     )
+    # Before anything serves: a bad PULSEKIT_ADMIN_* stops start-up here with a one-line error, where
+    # NiceGUI's start-up hooks would only log it and serve on.
+    create_env_admin(settings)
     build(settings, api_app)
     api_app.lane = IngestLane(settings.max_body_bytes)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

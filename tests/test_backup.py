@@ -74,9 +74,10 @@ def test_backup_under_ingest_is_consistent_and_restore_brings_it_back(tmp_path):
         conn = sqlite3.connect(backup)
         assert conn.execute('PRAGMA journal_mode').fetchone()[0] == 'delete'
         assert conn.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'
-        assert conn.execute('SELECT SUM(event_count) FROM issues').fetchone()[0] == conn.execute(
-            'SELECT COUNT(*) FROM events'
-        ).fetchone()[0]
+        assert (
+            conn.execute('SELECT SUM(event_count) FROM issues').fetchone()[0]
+            == conn.execute('SELECT COUNT(*) FROM events').fetchone()[0]
+        )
         conn.close()
         in_backup = event_ids(backup)
         assert acked_before <= in_backup

@@ -82,7 +82,10 @@ def test_env_admin_is_created_once_and_never_overwrites(tmp_path):
 
 @pytest.mark.parametrize(
     ('email', 'password', 'variable'),
-    [('ops@example.com', 'short', 'PULSEKIT_ADMIN_PASSWORD'), ('not-an-email', 'long enough pw', 'PULSEKIT_ADMIN_EMAIL')],
+    [
+        ('ops@example.com', 'short', 'PULSEKIT_ADMIN_PASSWORD'),
+        ('not-an-email', 'long enough pw', 'PULSEKIT_ADMIN_EMAIL'),
+    ],
 )
 def test_an_unusable_env_admin_stops_start_up_naming_the_variable(tmp_path, email, password, variable):
     with pytest.raises(ConfigError, match=variable):

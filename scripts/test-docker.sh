@@ -89,6 +89,12 @@ if ! "$PULSEKIT_DOCKER" image inspect debian:bookworm-slim >/dev/null 2>&1; then
     'Types: deb' 'URIs: http://deb.debian.org/debian-security' 'Suites: bookworm-security' \
     'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
     | $SUDO tee "$T/rootfs/etc/apt/sources.list.d/debian.sources" >/dev/null
+  # This machine's own extra CAs (e.g. a TLS-inspecting egress proxy), as a company's base image carries
+  # them: the builder stage's pip verifies PyPI against the system store these join.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    $SUDO mkdir -p "$T/rootfs/usr/local/share/ca-certificates"
+    $SUDO cp /usr/local/share/ca-certificates/*.crt "$T/rootfs/usr/local/share/ca-certificates/"
+  fi
   $SUDO rm -rf "$T/rootfs/etc/apt/sources.list" "$T/rootfs/var/lib/apt/lists/"* "$T/rootfs/var/cache/apt/"*.bin \
     "$T/rootfs/usr/share/doc/"* "$T/rootfs/usr/share/man/"* "$T/rootfs/usr/share/info/"*
   $SUDO tar -C "$T/rootfs" -c . | "$PULSEKIT_DOCKER" import --change 'CMD ["bash"]' - debian:bookworm-slim >/dev/null

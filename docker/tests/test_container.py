@@ -74,7 +74,7 @@ def test_image_is_small_and_holds_only_the_application(image, say):
     assert total - base < MAX_ADDED_MB * MB
 
     inspect = json.loads(docker('image', 'inspect', image).stdout)[0]['Config']
-    assert inspect['User'].split(':')[0] == 'pulsekit' and inspect['ExposedPorts'] == {'4000/tcp': {}}
+    assert inspect['User'] == f'{APP_UID}:{APP_UID}' and inspect['ExposedPorts'] == {'4000/tcp': {}}
     assert '/app/data' in inspect['Volumes'] and inspect['Entrypoint'][0].endswith('tini')
     assert 'PULSEKIT_ENV=production' in inspect['Env']
     probe = 'for c in gcc cc make pip pip3; do command -v $c; done; ls /root/.cache /src /wheels 2>/dev/null; id -u'

@@ -13,12 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = os.environ.get('PULSEKIT_DOCKER', 'docker')
 IMAGE = 'pulsekit/pulsekit:latest'
 BASE_IMAGE = 'debian:bookworm-slim'
-COMPOSE_FILES = ('docker/docker-compose.yml', 'docker/tests/compose.host-network.yml')
+COMPOSE_FILE = 'docker/docker-compose.yml'
 BUILD_TIMEOUT_S = 1800
 
 
@@ -44,15 +45,39 @@ def free_port() -> int:
 
 
 class Compose:
-    """docker-compose with the user's file plus the host-network override, under its own project name."""
+    """docker-compose on the shipped docker-compose.yml, changed only where this machine requires it.
 
-    def __init__(self, env: dict):
+    The test engine has no bridge (private addresses are off limits here), so the service runs with
+    host networking: its `ports` are dropped (host networking publishes nothing, and compose refuses
+    both) and PulseKit listens on a free loopback port. Environment, volume, health check, restart
+    policy and image are the file's own; `effective` is what was run.
+    """
+
+    def __init__(self, env: dict, port: int, folder: Path):
         self.project = f'pulsekittest{os.getpid()}'
         self.env = env
+        self.url = f'http://127.0.0.1:{port}'
+        resolved = run('docker-compose', '-f', COMPOSE_FILE, 'config', env=env).stdout
+        self.effective = yaml.safe_load(resolved)
+        service = self.effective['services']['pulsekit']
+        service.pop('ports')
+        service['network_mode'] = 'host'
+        service['environment'] |= {'PULSEKIT_HOST': '127.0.0.1', 'PULSEKIT_PORT': str(port)}
+        self.file = folder / 'docker-compose.effective.yml'
+        self.file.write_text(yaml.safe_dump(self.effective))
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
-        files = [part for f in COMPOSE_FILES for part in ('-f', f)]
-        return run('docker-compose', '-p', self.project, *files, *args, check=check, timeout=timeout, env=self.env)
+        return run(
+            'docker-compose',
+            '-p',
+            self.project,
+            '-f',
+            str(self.file),
+            *args,
+            check=check,
+            timeout=timeout,
+            env=self.env,
+        )
 
     def container_id(self) -> str:
         return self('ps', '-q', 'pulsekit').stdout.strip()

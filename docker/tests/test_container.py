@@ -20,7 +20,7 @@ import httpx
 import orjson
 import pytest
 import yaml
-from conftest import BASE_IMAGE, ROOT, Compose, docker, free_port, run
+from conftest import BASE_IMAGE, COMPOSE_FILE, ROOT, Compose, docker, free_port, run
 
 MB = 1_000_000
 MAX_ADDED_MB = 200  # the issue's budget for what our stages add on top of the base image
@@ -141,15 +141,12 @@ def sentry_envelope(event_id: str) -> bytes:
 
 @pytest.fixture
 def compose(image, tmp_path):
-    port = free_port()
     env = {
         'SECRET_KEY_BASE': secrets.token_urlsafe(48),
-        'PULSEKIT_TEST_PORT': str(port),
         'PULSEKIT_ADMIN_EMAIL': ADMIN[0],
         'PULSEKIT_ADMIN_PASSWORD': ADMIN[1],
     }
-    stack = Compose(env)
-    stack.url = f'http://127.0.0.1:{port}'
+    stack = Compose(env, free_port(), tmp_path)
     try:
         yield stack
     finally:
@@ -162,8 +159,12 @@ def test_compose_stack_serves_survives_docker_stop_and_keeps_its_data(compose, t
     cid = compose.wait_healthy()
     say(f'healthy {time.monotonic() - started:.0f} s after docker-compose up')
 
-    # Exactly the compose file's environment reached the container (the override only moves the port).
-    expected = yaml.safe_load(compose('config').stdout)['services']['pulsekit']['environment']
+    # Exactly the compose file's environment reached the container (plus the loopback address and port).
+    expected = compose.effective['services']['pulsekit']['environment']
+    shipped = yaml.safe_load(run('docker-compose', '-f', COMPOSE_FILE, 'config', env=compose.env).stdout)
+    shipped_env = shipped['services']['pulsekit']['environment']
+    assert {k: v for k, v in expected.items() if k in shipped_env} == shipped_env
+    assert set(expected) - set(shipped_env) == {'PULSEKIT_HOST', 'PULSEKIT_PORT'}
     env = dict(item.split('=', 1) for item in json.loads(docker('inspect', cid).stdout)[0]['Config']['Env'])
     assert {name: env.get(name) for name in expected} == {k: str(v) for k, v in expected.items()}
 

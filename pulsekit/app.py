@@ -24,7 +24,7 @@ from .api.errors import install_error_handlers
 from .api.lane import IngestLane
 from .api.middleware import BodySizeLimit
 from .api.sentry import SentryCors
-from .config import Settings
+from .config import Settings, check_secret_key_base
 from .env_admin import create_env_admin
 from .retention import run_retention_job
 from .services import Services, start_services
@@ -91,6 +91,7 @@ class PulseKitApp(FastAPI):
 
 def create_app(settings: Settings) -> FastAPI:
     """The production app: our FastAPI app with the API, NiceGUI mounted on it (see ARCHITECTURE.md, Serving)."""
+    check_secret_key_base(settings)  # production only; commands such as `pulsekit backup` do not sign sessions
     api_app = PulseKitApp(
         title='PulseKit',
         version=__version__,

@@ -124,8 +124,11 @@ MIN_SECRET_DISTINCT_CHARS = 10  # rejects 'aaaa…' and '1234…' style values o
 SECRET_FIX = 'generate one with `openssl rand -base64 48`'
 
 
-def check_secret_key_base(secret: str | None) -> None:
-    """Production refuses to start without a strong SECRET_KEY_BASE: it signs every dashboard session."""
+def check_secret_key_base(settings: Settings) -> None:
+    """In production, refuse to serve without a strong SECRET_KEY_BASE: it signs every dashboard session."""
+    if settings.environment != 'production':
+        return
+    secret = settings.secret_key_base
     where = 'PULSEKIT_ENV=production (the Docker image sets it)'
     if not secret:
         raise ConfigError(f'SECRET_KEY_BASE is not set, and {where} requires it: {SECRET_FIX}')
@@ -156,9 +159,6 @@ def load_settings(env: dict | None = None) -> Settings:
     environment = env.get('PULSEKIT_ENV') or 'development'
     if environment not in ENVIRONMENTS:
         raise ConfigError(f'PULSEKIT_ENV={environment!r}: use one of {", ".join(ENVIRONMENTS)}')
-    secret_key_base = env.get('SECRET_KEY_BASE') or None
-    if environment == 'production':
-        check_secret_key_base(secret_key_base)
     admin_email, admin_password = env.get('PULSEKIT_ADMIN_EMAIL') or None, env.get('PULSEKIT_ADMIN_PASSWORD') or None
     if bool(admin_email) != bool(admin_password):
         raise ConfigError('set both PULSEKIT_ADMIN_EMAIL and PULSEKIT_ADMIN_PASSWORD (the first-run admin), or neither')
@@ -166,7 +166,7 @@ def load_settings(env: dict | None = None) -> Settings:
         data_dir=data_dir,
         database_path=Path(env['DATABASE_PATH']) if env.get('DATABASE_PATH') else None,
         database_url=database_url,
-        secret_key_base=secret_key_base,
+        secret_key_base=env.get('SECRET_KEY_BASE') or None,
         host=env.get('PULSEKIT_HOST') or '127.0.0.1',
         port=_int(env, 'PULSEKIT_PORT', 4000, minimum=1),
         base_url=base_url,

@@ -3,7 +3,7 @@
 import pytest
 
 from pulsekit.auth import authenticate
-from pulsekit.config import ConfigError, Settings, load_settings
+from pulsekit.config import ConfigError, Settings, check_secret_key_base, load_settings
 from pulsekit.db import open_database
 from pulsekit.env_admin import create_env_admin
 from pulsekit.models import User
@@ -24,15 +24,18 @@ STRONG = 'q7V2mZ0rXc9LkP4sTn8BwY1eHa6JdF3g'
 )
 def test_production_refuses_a_missing_or_weak_secret(secret, message):
     env = {'PULSEKIT_ENV': 'production', **({'SECRET_KEY_BASE': secret} if secret is not None else {})}
+    settings = load_settings(env)  # commands other than `serve` need no secret
     with pytest.raises(ConfigError, match='openssl rand') as info:
-        load_settings(env)
+        check_secret_key_base(settings)
     assert message in str(info.value)
 
 
 def test_production_accepts_a_strong_secret_and_development_needs_none():
-    assert load_settings({'PULSEKIT_ENV': 'production', 'SECRET_KEY_BASE': STRONG}).environment == 'production'
+    strong = load_settings({'PULSEKIT_ENV': 'production', 'SECRET_KEY_BASE': STRONG})
+    assert strong.environment == 'production'
+    check_secret_key_base(strong)
     assert load_settings({}).environment == 'development'
-    assert load_settings({'SECRET_KEY_BASE': 'weak'}).secret_key_base == 'weak'  # only production insists
+    check_secret_key_base(load_settings({'SECRET_KEY_BASE': 'weak'}))  # only production insists
 
 
 def test_an_unknown_environment_name_is_an_error():

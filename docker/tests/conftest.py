@@ -123,9 +123,10 @@ def engine() -> None:
 def image(engine, say) -> str:
     """Build docker/Dockerfile as users do (legacy builder: no buildx here; host network: no bridge)."""
     started = time.monotonic()
-    docker(
+    build = docker(
         'build', '--network', 'host', '-f', 'docker/Dockerfile', '-t', IMAGE, '.',
         timeout=BUILD_TIMEOUT_S, env={'DOCKER_BUILDKIT': '0'},
     )  # fmt: skip
-    say(f'image built in {time.monotonic() - started:.0f} s')
+    context = next((line for line in build.stdout.splitlines() if 'build context' in line), '?')
+    say(f'image built in {time.monotonic() - started:.0f} s ({context.strip()}: .dockerignore keeps it small)')
     return IMAGE

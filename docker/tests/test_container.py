@@ -22,6 +22,8 @@ import pytest
 import yaml
 from conftest import BASE_IMAGE, COMPOSE_FILE, ROOT, Compose, docker, free_port, run
 
+from pulsekit import __version__
+
 MB = 1_000_000
 MAX_ADDED_MB = 200  # the issue's budget for what our stages add on top of the base image
 APP_UID = 10001
@@ -74,6 +76,8 @@ def test_image_is_small_and_holds_only_the_application(image, say):
             say(f'  {size:>8}  {" ".join(created_by.replace("/bin/sh -c", "").split())[:110]}')
     assert total - base < MAX_ADDED_MB * MB
 
+    version = docker('run', '--rm', '--network', 'host', image, 'pulsekit', '--version').stdout.strip()
+    assert version == f'pulsekit {__version__}'  # the wheel holds this tree, not the dependency layer's stub
     inspect = json.loads(docker('image', 'inspect', image).stdout)[0]['Config']
     assert inspect['User'] == f'{APP_UID}:{APP_UID}' and inspect['ExposedPorts'] == {'4000/tcp': {}}
     assert '/app/data' in inspect['Volumes'] and inspect['Entrypoint'][0].endswith('tini')

@@ -15,5 +15,5 @@ echo "==> server tests"
 echo "==> Python SDK and the cross-SDK conformance suite"
 .venv/bin/pytest -q sdks/python/tests sdks/conformance
 
-echo "==> Docker image, compose file and a real container (its own dockerd; about 75 s warm, 6.5 min cold)"
+echo "==> Docker image, compose file and a real container (its own dockerd; 75-90 s warm, 6.5 min cold)"
 bash scripts/test-docker.sh

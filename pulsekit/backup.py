@@ -59,7 +59,7 @@ def _sqlite_path(settings: Settings) -> Path:
 
 
 def _check(path: Path) -> BackupReport:
-    """Open `path` read-only and prove it is a whole PulseKit database."""
+    """Prove `path` is a whole PulseKit database (it is only read)."""
     conn = sqlite3.connect(path)
     try:
         result = conn.execute('PRAGMA quick_check').fetchone()[0]
@@ -89,7 +89,7 @@ def backup_database(settings: Settings, target: Path) -> BackupReport:
         raise BackupError(f'the folder {target.parent} does not exist')
     partial = target.with_name(f'.{target.name}.partial')
     partial.unlink(missing_ok=True)
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE))  # 0600 before any byte
+    _create_private(partial)
     try:
         source = sqlite3.connect(source_path, timeout=30)
         dest = sqlite3.connect(partial)
@@ -151,11 +151,14 @@ def restore_database(settings: Settings, source: Path, *, now: datetime | None =
     kept = None
     if db_path.exists():
         kept = db_path.with_name(f'{db_path.name}.before-restore-{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}')
+        _create_private(kept)
         _copy(db_path, kept)
-        os.chmod(kept, BACKUP_MODE)
     _copy(source, db_path)
-    with sqlite3.connect(db_path) as conn:
+    conn = sqlite3.connect(db_path)
+    try:
         conn.execute('PRAGMA journal_mode = WAL')  # as the server runs it
+    finally:
+        conn.close()
     return BackupReport(db_path, db_path.stat().st_size, report.events, report.schema_version, previous=kept)
 
 
@@ -166,6 +169,13 @@ def _copy(source: Path, target: Path) -> None:
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
+    except sqlite3.Error as exc:
+        raise BackupError(f'copying {source} to {target} failed: {exc}') from None
     finally:
         dst.close()
         src.close()
+
+
+def _create_private(path: Path) -> None:
+    # Created 0600 before the first byte is written: backups hold key and password hashes.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE))

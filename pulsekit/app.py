@@ -24,7 +24,8 @@ from .api.errors import install_error_handlers
 from .api.lane import IngestLane
 from .api.middleware import BodySizeLimit
 from .api.sentry import SentryCors
-from .config import Settings
+from .config import Settings, check_secret_key_base
+from .env_admin import create_env_admin
 from .retention import run_retention_job
 from .services import Services, start_services
 
@@ -90,6 +91,7 @@ class PulseKitApp(FastAPI):
 
 def create_app(settings: Settings) -> FastAPI:
     """The production app: our FastAPI app with the API, NiceGUI mounted on it (see ARCHITECTURE.md, Serving)."""
+    check_secret_key_base(settings)  # production only; commands such as `pulsekit backup` do not sign sessions
     api_app = PulseKitApp(
         title='PulseKit',
         version=__version__,
@@ -99,6 +101,9 @@ def create_app(settings: Settings) -> FastAPI:
         # We export no OpenTelemetry; checking for a provider on every request cost the ingest path ~5%.
         telemetry={'tracing': False, 'metrics': False, 'logs': False},
     )
+    # Before anything serves: a bad PULSEKIT_ADMIN_* stops start-up here with a one-line error, where
+    # NiceGUI's start-up hooks would only log it and serve on.
+    create_env_admin(settings)
     build(settings, api_app)
     api_app.lane = IngestLane(settings.max_body_bytes)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user, prune.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune, backup, restore.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -320,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--project', required=True, help='project slug or id')
     p = add(key, 'revoke', cmd_key_revoke, 'revoke a key')
     p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
+
+    from .cli_backup import register as register_backup  # here, not at the top: it imports this module
+
+    register_backup(sub, add)
 
     add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
 

@@ -42,6 +42,9 @@ class Settings:
     webhook_dispatch_interval_s: float = 1.0  # how often due webhook deliveries are looked for, seconds
     # waits between webhook attempts after the first (immediate) one, seconds: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 1 d
     webhook_retry_delays_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 86400)
+    environment: str = 'development'  # 'production' (the Docker image's default) requires a strong secret_key_base
+    admin_email: str | None = None  # first-run admin created at start-up when the instance has no user yet
+    admin_password: str | None = field(default=None, repr=False)  # that admin's password (never printed)
     extra: dict = field(default_factory=dict, compare=False)  # room for features to pass test-only knobs
 
     @property
@@ -116,6 +119,34 @@ def _delays(env: dict, name: str, default: tuple[float, ...]) -> tuple[float, ..
     return values
 
 
+ENVIRONMENTS = ('development', 'production')
+MIN_SECRET_CHARS = 32  # below this a signing secret can be guessed; `openssl rand -base64 48` gives 64
+MIN_SECRET_DISTINCT_CHARS = 10  # rejects 'aaaa…' and '1234…' style values of any length
+SECRET_FIX = 'generate one with `openssl rand -base64 48`'
+
+
+def check_secret_key_base(settings: Settings) -> None:
+    """In production, refuse to serve without a strong SECRET_KEY_BASE: it signs every dashboard session."""
+    if settings.environment != 'production':
+        return
+    secret = settings.secret_key_base
+    where = 'PULSEKIT_ENV=production (the Docker image sets it)'
+    if not secret:
+        raise ConfigError(f'SECRET_KEY_BASE is not set, and {where} requires it: {SECRET_FIX}')
+    if len(secret) < MIN_SECRET_CHARS or len(set(secret)) < MIN_SECRET_DISTINCT_CHARS:
+        raise ConfigError(
+            f'SECRET_KEY_BASE is too weak ({len(secret)} characters, {len(set(secret))} distinct; '
+            f'{where} requires at least {MIN_SECRET_CHARS} and {MIN_SECRET_DISTINCT_CHARS}): {SECRET_FIX}'
+        )
+
+
+def _phx_host_url(phx_host: str | None) -> str | None:
+    # The plan's Phoenix-era PHX_HOST names only the public host name; Phoenix releases serve it as https.
+    if not phx_host:
+        return None
+    return phx_host if phx_host.startswith(('http://', 'https://')) else f'https://{phx_host}'
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from environment variables (see docs/operations.md for the list)."""
     env = dict(os.environ if env is None else env)
@@ -123,9 +154,15 @@ def load_settings(env: dict | None = None) -> Settings:
     database_url = env.get('DATABASE_URL') or None
     if database_url and not database_url.startswith(('postgres://', 'postgresql://', 'sqlite://')):
         raise ConfigError(f'DATABASE_URL={database_url!r}: use postgresql://user:pass@host/db (or unset it for SQLite)')
-    base_url = env.get('PULSEKIT_BASE_URL') or None
+    base_url = env.get('PULSEKIT_BASE_URL') or _phx_host_url(env.get('PHX_HOST'))
     if base_url and not base_url.startswith(('http://', 'https://')):
         raise ConfigError(f'PULSEKIT_BASE_URL={base_url!r} must start with http:// or https://')
+    environment = env.get('PULSEKIT_ENV') or 'development'
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f'PULSEKIT_ENV={environment!r}: use one of {", ".join(ENVIRONMENTS)}')
+    admin_email, admin_password = env.get('PULSEKIT_ADMIN_EMAIL') or None, env.get('PULSEKIT_ADMIN_PASSWORD') or None
+    if bool(admin_email) != bool(admin_password):
+        raise ConfigError('set both PULSEKIT_ADMIN_EMAIL and PULSEKIT_ADMIN_PASSWORD (the first-run admin), or neither')
     return Settings(
         data_dir=data_dir,
         database_path=Path(env['DATABASE_PATH']) if env.get('DATABASE_PATH') else None,
@@ -144,4 +181,7 @@ def load_settings(env: dict | None = None) -> Settings:
         retention_first_run_s=_positive(env, 'PULSEKIT_RETENTION_FIRST_RUN_S', 300.0),
         alert_eval_interval_s=_positive(env, 'PULSEKIT_ALERT_EVAL_INTERVAL_S', 10.0),
         webhook_retry_delays_s=_delays(env, 'PULSEKIT_WEBHOOK_RETRY_DELAYS_S', Settings.webhook_retry_delays_s),
+        environment=environment,
+        admin_email=admin_email,
+        admin_password=admin_password,
     )

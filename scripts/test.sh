@@ -31,6 +31,8 @@ suite "Elixir SDK" bash scripts/test-sdk-elixir.sh
 suite "server" .venv/bin/pytest -q tests
 # After the SDK suites: their toolchains are installed and their builds are warm.
 suite "Python SDK + conformance" .venv/bin/pytest -q sdks/python/tests sdks/conformance
+# Starts its own dockerd; builds the image (a debootstrap base when none is cached) and runs it.
+suite "Docker image + container" bash scripts/test-docker.sh
 
 echo
 echo "==> time per suite (2 cores)"

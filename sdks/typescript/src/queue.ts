@@ -45,6 +45,7 @@ export class EventQueue {
   private inFlight = 0;
   private isSending = false;
   private isStopped = false;
+  private stopReason: DropReason = 'closed';
   private flushers = 0;
   private batchTimer: ReturnType<typeof setTimeout> | undefined;
   private wakeRetry: (() => void) | undefined;
@@ -60,7 +61,7 @@ export class EventQueue {
 
   /** Queues one serialized event; false (and counted) when it cannot be kept. Never does I/O. */
   submit(json: string, bytes: number): boolean {
-    if (this.isStopped) return this.countDrop('closed') && false;
+    if (this.isStopped) return this.countDrop(this.stopReason) && false;
     if (bytes > MAX_EVENT_BYTES) return this.countDrop('too_large') && false;
     // Dropping the newest keeps the oldest, which are closest to the first failure.
     if (this.pending.length >= this.options.maxQueueSize) return this.countDrop('queue_full') && false;
@@ -218,12 +219,17 @@ export class EventQueue {
         }
         const random = this.options.random ?? Math.random;
         await this.sleep(error.retryAfterMs ?? backoffDelay(attempt, random()));
+        if (this.isStopped) {
+          this.countDrop('closed', batch.count); // close() ended the wait: what it could not flush is dropped
+          return;
+        }
       }
     }
   }
 
   private stopForGood(batch: Batch, error: Unauthorized): void {
     this.isStopped = true;
+    this.stopReason = 'unauthorized';
     this.countDrop('unauthorized', batch.count + this.pending.length);
     this.pending = [];
     this.pendingBytes = 0;

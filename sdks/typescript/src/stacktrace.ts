@@ -13,6 +13,8 @@ const LOCATION = /^(.*?):(\d+):(\d+)$/;
 const LOCATION_LINE_ONLY = /^(.*?):(\d+)$/;
 const GECKO_FRAME = /^\s*(.*?)@(.*)$/;
 const GECKO_EVAL = / line (\d+) > (?:eval|Function)(?::\d+:\d+)?/;
+// JavaScriptCore writes anonymous functions as a bare location: "https://host/app.js:1:471".
+const BARE_LOCATION = /^\s*([^\s@]+:\d+:\d+)\s*$/;
 const MAX_STACK_CHARS = 100_000;
 
 /** Frames of `stack`, oldest first; lines that are not frames (the message, blank lines) are skipped. */
@@ -30,6 +32,8 @@ function parseLine(line: string): Frame | undefined {
   if (/^\s*at /.test(line)) return parseV8(line);
   const gecko = GECKO_FRAME.exec(line);
   if (gecko) return parseGecko(gecko[1] ?? '', gecko[2] ?? '');
+  const bare = BARE_LOCATION.exec(line);
+  if (bare) return splitLocation(undefined, bare[1] ?? '');
   return undefined;
 }
 
@@ -38,6 +42,7 @@ function parseV8(line: string): Frame | undefined {
   if (!match) return undefined;
   let fn = match[1];
   let location = match[2] ?? match[3] ?? '';
+  if (match[3] !== undefined && location.startsWith('async ')) location = location.slice(6); // "at async file:1:2"
   // "eval at outer (file:1:2), <anonymous>:3:4": the code ran from an eval inside outer; report where that eval sits.
   if (location.startsWith('eval at ')) {
     const inner = /\((.*?:\d+:\d+)\)/.exec(location);
@@ -75,8 +80,10 @@ function parseGecko(fn: string, location: string): Frame | undefined {
 }
 
 function cleanGeckoFunction(fn: string): string | undefined {
-  // SpiderMonkey names nested anonymous functions "outer/<" or "outer/inner<"; JavaScriptCore says "global code".
-  let name = fn.replace(/\/<+$/, '').replace(/<+$/, '').replace(/\*$/, '');
+  // SpiderMonkey names nested anonymous functions "outer/<" or "outer/inner<" and marks async
+  // hops "async*fn"; old versions added arguments, "fn(1)"; JavaScriptCore says "global code".
+  let name = fn.includes('*') ? fn.slice(fn.lastIndexOf('*') + 1) : fn;
+  name = name.replace(/\(.*\)$/, '').replace(/\/<+$/, '').replace(/<+$/, '');
   if (name.includes('/')) name = name.slice(name.lastIndexOf('/') + 1) || name;
   if (name === 'global code' || name === 'module code' || name === 'eval code') return undefined;
   return name || undefined;

@@ -9,11 +9,11 @@ type Listener = [EventTarget, string, EventListener];
 
 export function installBrowserHandlers(client: PulseKit): () => void {
   if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return () => undefined;
-  const listeners: Listener[] = [
-    [window, 'error', ((event: ErrorEvent) => onError(client, event)) as EventListener],
-    [window, 'unhandledrejection', ((event: PromiseRejectionEvent) => onRejection(client, event)) as EventListener],
-    [window, 'pagehide', () => client.sendNow({ keepalive: true })],
-  ];
+  const listeners: Listener[] = [[window, 'pagehide', () => client.sendNow({ keepalive: true })]];
+  if (client.options.captureUncaught) {
+    listeners.push([window, 'error', ((event: ErrorEvent) => onError(client, event)) as EventListener]);
+    listeners.push([window, 'unhandledrejection', ((event: PromiseRejectionEvent) => onRejection(client, event)) as EventListener]);
+  }
   if (typeof document !== 'undefined') {
     listeners.push([
       document,

@@ -63,7 +63,7 @@ export class PulseKit {
     processScope.maxBreadcrumbs = o.maxBreadcrumbs;
     if (o.consoleBreadcrumbs) instrumentConsole();
     if (o.fetchBreadcrumbs) instrumentFetch();
-    this.uninstallHandlers = o.captureUncaught ? currentPlatform().installHandlers(this) : () => undefined;
+    this.uninstallHandlers = currentPlatform().installHandlers(this);
   }
 
   /** Reports an error (or anything thrown); returns the event id, or undefined when the event was dropped. */

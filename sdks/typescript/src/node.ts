@@ -98,8 +98,10 @@ function installNodeHandlers(client: PulseKit): () => void {
     });
   };
 
-  process.on('uncaughtException', onException);
-  process.on('unhandledRejection', onRejection);
+  if (client.options.captureUncaught) {
+    process.on('uncaughtException', onException);
+    process.on('unhandledRejection', onRejection);
+  }
   process.on('beforeExit', onBeforeExit);
   let isRemoved = false;
   function remove(): void {

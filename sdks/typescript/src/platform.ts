@@ -5,7 +5,7 @@
 import type { PulseKit } from './client.js';
 
 export interface Platform {
-  /** Installs the runtime's uncaught-error hooks for `client`; returns their removal. */
+  /** Installs the runtime's hooks the client's options ask for (uncaught errors, request isolation, page hide); returns their removal. */
   installHandlers(client: PulseKit): () => void;
   uuid(): string;
 }

@@ -102,7 +102,8 @@ export class FetchTransport implements Transport {
     if (!fetchFn) throw new BatchRejected('no global fetch in this runtime: pass a transport');
     const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-PulseKit-Key': this.apiKey };
     let body: BodyInit = batch.body;
-    if (this.compress && typeof CompressionStream !== 'undefined') {
+    // A page being hidden may be gone after this task: fetch must be called now, not after an async gzip.
+    if (this.compress && !options.keepalive && typeof CompressionStream !== 'undefined') {
       try {
         body = await gzip(batch.body);
         headers['Content-Encoding'] = 'gzip';
@@ -182,7 +183,7 @@ async function gzip(text: string): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 function byteSize(body: BodyInit): number {
-  if (typeof body === 'string') return body.length * 3; // an upper bound, no encoding needed
+  if (typeof body === 'string') return body.length <= KEEPALIVE_MAX_BYTES / 3 ? body.length : new TextEncoder().encode(body).byteLength;
   return (body as Uint8Array).byteLength ?? Infinity;
 }
 

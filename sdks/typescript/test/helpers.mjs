@@ -132,6 +132,10 @@ export async function startPulsekit() {
       const key = await cli('key', 'create', '--project', project.slug, '--permissions', permissions);
       return { project, key };
     },
+    /** Another key for an existing project. */
+    createKey(slug, permissions) {
+      return cli('key', 'create', '--project', slug, '--permissions', permissions);
+    },
     /** Every stored event of the key's project, newest first, through the read API. */
     async readEvents(readKey) {
       const response = await fetch(`${url}/api/v1/events?limit=200`, { headers: { 'X-PulseKit-Key': readKey } });

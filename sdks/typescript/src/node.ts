@@ -57,62 +57,78 @@ function rejectionMode(): string {
   return flag ? flag.split('=')[1] ?? 'throw' : 'throw';
 }
 
+// One listener per process event, shared by every client that captures uncaught errors: with
+// several clients, each reports, and the process still ends once, as it would without the SDK.
+const capturingClients = new Set<PulseKit>();
+
+function flushAll(): Promise<unknown> {
+  return Promise.all([...capturingClients].map((client) => client.flush(client.options.shutdownTimeoutMs)));
+}
+
+function onException(error: unknown, origin: string): void {
+  for (const client of capturingClients) {
+    client.captureException(error, { level: 'fatal', tags: { mechanism: origin || 'uncaughtException', handled: 'no' } });
+  }
+  if (process.listenerCount('uncaughtException') > 1) return; // the application handles it and decides
+  void flushAll().finally(() => {
+    detachProcessListeners();
+    // Thrown again with no listener left, Node prints it and exits with code 1, as without the SDK.
+    process.nextTick(() => {
+      throw error;
+    });
+  });
+}
+
+function onRejection(reason: unknown): void {
+  for (const client of capturingClients) {
+    client.captureException(reason, { tags: { mechanism: 'unhandledRejection', handled: 'no' } });
+  }
+  if (process.listenerCount('unhandledRejection') > 1) return;
+  const mode = rejectionMode();
+  if (mode === 'warn' || mode === 'none') return;
+  if (mode === 'warn-with-error-code') {
+    process.exitCode = 1;
+    return;
+  }
+  void flushAll().finally(() => {
+    detachProcessListeners();
+    // Rejected again with no listener left: Node's own handling (print, exit code 1) takes over.
+    void Promise.reject(reason);
+  });
+}
+
+function attachProcessListeners(): void {
+  if (process.listeners('uncaughtException').includes(onException)) return;
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+}
+
+function detachProcessListeners(): void {
+  process.off('uncaughtException', onException);
+  process.off('unhandledRejection', onRejection);
+}
+
 function installNodeHandlers(client: PulseKit): () => void {
   const stopIsolation = client.options.isolateRequests ? isolateRequests(client) : () => undefined;
-  const timeoutMs = client.options.shutdownTimeoutMs;
   let hasGivenUpAtExit = false;
-
-  const onException = (error: unknown, origin: string): void => {
-    client.captureException(error, { level: 'fatal', tags: { mechanism: origin || 'uncaughtException', handled: 'no' } });
-    if (process.listenerCount('uncaughtException') > 1) return; // the application handles it and decides
-    void client.flush(timeoutMs).finally(() => {
-      remove();
-      // Thrown again with no listener left, Node prints it and exits with code 1, as without the SDK.
-      process.nextTick(() => {
-        throw error;
-      });
-    });
-  };
-
-  const onRejection = (reason: unknown): void => {
-    client.captureException(reason, { tags: { mechanism: 'unhandledRejection', handled: 'no' } });
-    if (process.listenerCount('unhandledRejection') > 1) return;
-    const mode = rejectionMode();
-    if (mode === 'warn' || mode === 'none') return;
-    if (mode === 'warn-with-error-code') {
-      process.exitCode = 1;
-      return;
-    }
-    void client.flush(timeoutMs).finally(() => {
-      remove();
-      // Rejected again with no listener left: Node's own handling (print, exit code 1) takes over.
-      void Promise.reject(reason);
-    });
-  };
-
   const onBeforeExit = (): void => {
     // The loop is empty, so nothing else will send what is queued; flushing keeps the process alive until done.
     if (hasGivenUpAtExit || client.pendingCount() === 0) return;
-    void client.flush(timeoutMs).then((isDone) => {
+    void client.flush(client.options.shutdownTimeoutMs).then((isDone) => {
       if (!isDone) hasGivenUpAtExit = true;
     });
   };
-
   if (client.options.captureUncaught) {
-    process.on('uncaughtException', onException);
-    process.on('unhandledRejection', onRejection);
+    capturingClients.add(client);
+    attachProcessListeners();
   }
   process.on('beforeExit', onBeforeExit);
-  let isRemoved = false;
-  function remove(): void {
-    if (isRemoved) return;
-    isRemoved = true;
-    process.off('uncaughtException', onException);
-    process.off('unhandledRejection', onRejection);
+  return () => {
     process.off('beforeExit', onBeforeExit);
+    capturingClients.delete(client);
+    if (capturingClients.size === 0) detachProcessListeners();
     stopIsolation();
-  }
-  return remove;
+  };
 }
 
 setPlatform({ installHandlers: installNodeHandlers, uuid: randomUUID });

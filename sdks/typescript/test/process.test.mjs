@@ -56,6 +56,17 @@ test('an unhandled rejection is reported, then Node fails the process as it woul
   assert.deepEqual(result.events.map((event) => [event.exception.type, event.tags.mechanism]), [['TypeError', 'unhandledRejection']]);
 });
 
+test('with two clients, both report an uncaught exception and the process still ends with code 1', async () => {
+  const result = await runScript(
+    'two-clients',
+    `const { PulseKit } = await import(${JSON.stringify(ESM_ENTRY)});
+const audit = new PulseKit({ endpoint: ${JSON.stringify(server.url)}, apiKey: 'pk_audit', release: 'audit@1' });
+setTimeout(() => { throw new Error('seen twice'); }, 10);`,
+  );
+  assert.equal(result.code, 1);
+  assert.deepEqual(result.events.map((event) => event.release ?? 'none').sort(), ['audit@1', 'proc@1']);
+});
+
 test("with the app's own uncaughtException listener, the app decides: the process keeps running", async () => {
   const result = await runScript(
     'own-listener',

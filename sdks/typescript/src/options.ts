@@ -157,7 +157,17 @@ export function resolveOptions(options: PulseKitOptions | undefined): ResolvedOp
   };
 }
 
-function resolveTarget(options: PulseKitOptions): { endpoint: string; apiKey: string } {
+/** PULSEKIT_DSN, or PULSEKIT_ENDPOINT + PULSEKIT_API_KEY, when the options name no target (Node only). */
+function fromEnvironment(options: PulseKitOptions): PulseKitOptions {
+  if (options.dsn !== undefined || options.endpoint !== undefined || options.transport !== undefined) return options;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  if (env?.PULSEKIT_DSN) return { ...options, dsn: env.PULSEKIT_DSN };
+  if (env?.PULSEKIT_ENDPOINT) return { ...options, endpoint: env.PULSEKIT_ENDPOINT, apiKey: options.apiKey ?? env.PULSEKIT_API_KEY };
+  return options;
+}
+
+function resolveTarget(given: PulseKitOptions): { endpoint: string; apiKey: string } {
+  const options = fromEnvironment(given);
   if (options.dsn !== undefined) {
     if (typeof options.dsn !== 'string') throw new PulseKitConfigError('dsn', 'dsn must be a string');
     if (options.endpoint !== undefined || options.apiKey !== undefined) {
@@ -170,7 +180,7 @@ function resolveTarget(options: PulseKitOptions): { endpoint: string; apiKey: st
     return { endpoint: '', apiKey: typeof options.apiKey === 'string' ? options.apiKey : '' };
   }
   if (typeof options.endpoint !== 'string' || !/^https?:\/\/[^/]/.test(options.endpoint)) {
-    throw new PulseKitConfigError('endpoint', 'pass dsn, or endpoint (http:// or https:// URL of the server) and apiKey');
+    throw new PulseKitConfigError('endpoint', 'pass dsn, or endpoint (http:// or https:// URL of the server) and apiKey, or set PULSEKIT_DSN');
   }
   try {
     new URL(options.endpoint);

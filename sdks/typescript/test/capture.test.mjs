@@ -206,6 +206,18 @@ test('a DSN gives the endpoint (with any path prefix) and the key', () => {
   assert.deepEqual(parseDsn('https://pk_abc@example.com/tracker/12'), { endpoint: 'https://example.com/tracker', apiKey: 'pk_abc', project: '12' });
 });
 
+test('without dsn or endpoint, PULSEKIT_DSN from the environment is used', () => {
+  process.env.PULSEKIT_DSN = 'http://pk_env@127.0.0.1:4999/2';
+  try {
+    const pk = new PulseKit({ captureUncaught: false });
+    assert.deepEqual([pk.options.endpoint, pk.options.apiKey], ['http://127.0.0.1:4999', 'pk_env']);
+    void pk.close(0);
+  } finally {
+    delete process.env.PULSEKIT_DSN;
+  }
+  assert.throws(() => new PulseKit({}), /PULSEKIT_DSN/);
+});
+
 test('module-level functions use the default client; before init they do nothing', async () => {
   assert.equal(pulsekit.captureMessage('nobody listens'), undefined);
   assert.equal(await pulsekit.flush(100), true);

@@ -77,7 +77,8 @@ async def check_origin(request: Request, key: KeyInfo) -> None:
     origin = request.headers.get('origin')
     if origin is None:
         return
-    cache: OriginCache = services(request).extras.setdefault('origins', OriginCache())
+    extras = services(request).extras
+    cache: OriginCache = extras.get('origins') or extras.setdefault('origins', OriginCache())
     found, allowed = cache.cached(key.project_id)
     if not found:
         allowed = await run_db(cache.load, key.project_id)

@@ -67,8 +67,9 @@ export class PulseKit {
   }
 
   /** Reports an error (or anything thrown); returns the event id, or undefined when the event was dropped. */
-  captureException(error: unknown, hint: CaptureHint = {}): string | undefined {
+  captureException(error: unknown, given?: CaptureHint): string | undefined {
     try {
+      const hint = given ?? {};
       const parts = exceptionParts(error);
       return this.send({
         type: 'error',

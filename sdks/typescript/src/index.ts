@@ -17,7 +17,20 @@ export { PulseKitConfigError, parseDsn, type ParsedDsn, type PulseKitOptions } f
 export { Scope } from './scope.js';
 export { parseStack } from './stacktrace.js';
 export { Batch, BatchRejected, FetchTransport, RetryLater, Unauthorized, type SendOptions, type Transport } from './transport.js';
-export type * from './types.js';
+export type {
+  Breadcrumb,
+  CaptureHint,
+  ChainedException,
+  DropReason,
+  EventInput,
+  ExceptionInfo,
+  Frame,
+  Level,
+  Primitive,
+  Stacktrace,
+  User,
+  WireEvent,
+} from './types.js';
 
 // node.ts replaces this right after, in Node.
 setPlatform({ installHandlers: installBrowserHandlers, uuid: webUuid });

@@ -20,6 +20,7 @@ from nicegui.storage import Storage
 from . import __version__, pages
 from .alerts.engine import AlertEngine
 from .api import install_api, sentry
+from .api.cors import IngestCors
 from .api.errors import install_error_handlers
 from .api.lane import IngestLane
 from .api.middleware import BodySizeLimit
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     api_app.lane = IngestLane(settings.max_body_bytes)
     api_app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     api_app.add_middleware(SentryCors)  # outermost: even a 413 reaches browser SDKs readable
+    api_app.add_middleware(IngestCors)  # preflights of the ingest lane's paths (the lane serves only their POSTs)
     if not os.environ.get('NICEGUI_STORAGE_PATH'):
         # Dashboard sessions live in the data folder, so a restart (or a new container on the same
         # volume) keeps everyone logged in; they are signed with the instance's secret.

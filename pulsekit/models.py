@@ -71,6 +71,8 @@ class Project(BaseModel):
     slug = pw.CharField(max_length=100, unique=True)
     retention_days = pw.IntegerField(null=True)  # None: the instance default
     inserted_at = MillisField()
+    # Origins whose pages may post events (CORS, see origins.py); None: any origin, for ingest-only keys.
+    allowed_origins = JSONField(null=True)
 
     class Meta:
         table_name = 'projects'

@@ -162,6 +162,7 @@ def project_to_dict(project: Project, stats: ProjectStats | None = None, *, defa
         'name': project.name,
         'slug': project.slug,
         'retention_days': project.retention_days,
+        'allowed_origins': project.allowed_origins,
         'inserted_at': format_time(project.inserted_at),
     }
     if default_days is not None:

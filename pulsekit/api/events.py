@@ -13,6 +13,7 @@ from starlette.routing import Route
 from ..events.ingest import prepare_batch_json, prepare_event_json
 from ..models import now_utc
 from .bodies import read_json_bytes
+from .cors import check_origin
 from .deps import authenticate, services
 from .responses import json_response
 
@@ -20,6 +21,7 @@ from .responses import json_response
 async def ingest_one(request: Request) -> Response:
     svc = services(request)
     key = await authenticate(request, 'ingest')
+    await check_origin(request, key)
     body = await read_json_bytes(request, svc.settings.max_body_bytes)
     event = prepare_event_json(body, now_utc())
     svc.limiter.take(key.key_id, 1)
@@ -30,6 +32,7 @@ async def ingest_one(request: Request) -> Response:
 async def ingest_batch(request: Request) -> Response:
     svc = services(request)
     key = await authenticate(request, 'ingest')
+    await check_origin(request, key)
     body = await read_json_bytes(request, svc.settings.max_body_bytes)
     events = prepare_batch_json(body, now_utc(), svc.settings.max_batch_events)
     svc.limiter.take(key.key_id, len(events))

@@ -4,7 +4,7 @@ The same endpoints are also routes on the app (api/events.py), but behind six mi
 layers that a single-event POST paid for as much as for its own validation; served here they
 are about 15% faster end to end (benchmarks/ingest.py, single events). What the stack would do
 for these two paths is done here: the body-size limit, domain errors as JSON, a logged JSON
-500 for anything else. No session, cookie or CORS header was ever set on them.
+500 for anything else, and CORS for browser SDKs (api/cors.py). No session or cookie is ever set on them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from ..errors import PulseKitError
 from . import events
+from .cors import IngestCors
 from .errors import error_response, internal_error_response
 from .middleware import BodySizeLimit, BodyTooLarge
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class IngestLane:
     def __init__(self, max_body_bytes: int):
         self._endpoints = {route.path: route.endpoint for route in events.routes}
-        self._limited = BodySizeLimit(self._serve, max_body_bytes)
+        self._limited = IngestCors(BodySizeLimit(self._serve, max_body_bytes))
 
     def takes(self, scope) -> bool:
         return scope['type'] == 'http' and scope['method'] == 'POST' and scope['path'] in self._endpoints

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import projects
+from .. import origins, projects
 from ..errors import Conflict, InvalidField
 from ..instance_settings import default_retention_days, public_url
 from ..retention import delete_project_in_chunks, writer_runner
@@ -19,7 +19,7 @@ from .responses import json_response
 
 router = APIRouter()
 
-PROJECT_FIELDS = ('name', 'retention_days')
+PROJECT_FIELDS = ('name', 'retention_days', 'allowed_origins')
 KEY_FIELDS = ('name', 'permissions')
 
 
@@ -58,8 +58,12 @@ async def create_project(request: Request) -> Response:
     await authenticate(request, 'admin')
     body = await _body(request, PROJECT_FIELDS, required=('name',))
 
+    allowed_origins = origins.clean_allowed_origins(body.get('allowed_origins'))  # refused before anything is created
+
     def create():
         project = projects.create_project(body['name'], body.get('retention_days'))
+        if allowed_origins is not None:
+            origins.set_allowed_origins(project, allowed_origins)
         return _project_out(request, project)
 
     return json_response(await run_db(create), 201)
@@ -84,6 +88,8 @@ async def update_project(request: Request, ref: str) -> Response:
             projects.rename_project(project, body['name'])
         if 'retention_days' in body:
             projects.set_retention_days(project, body['retention_days'])
+        if 'allowed_origins' in body:
+            origins.set_allowed_origins(project, body['allowed_origins'])
         return _project_out(request, project)
 
     return json_response(await run_db(update))

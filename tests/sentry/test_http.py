@@ -227,8 +227,10 @@ def test_browser_sdks_get_cors_on_preflight_answers_and_errors(live_server):
     refused = post(live_server, f'/api/{live_server.project_id}/envelope/', b'{}', {'Origin': 'https://shop.example'})
     assert refused.status_code == 401
     assert refused.headers['access-control-allow-origin'] == '*'
+    # The native endpoints answer with their own CORS rules (api/cors.py, tests/test_cors.py).
     native = httpx.options(f'{live_server.url}/api/v1/events', headers={'Origin': 'https://shop.example'})
-    assert 'access-control-allow-origin' not in native.headers  # only the Sentry paths
+    assert native.headers['access-control-allow-origin'] == 'https://shop.example'
+    assert 'x-sentry-auth' not in native.headers['access-control-allow-headers']
 
 
 def test_unknown_sentry_like_paths_and_methods_answer_json(live_server):

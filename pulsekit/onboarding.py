@@ -33,9 +33,31 @@ except ZeroDivisionError as exc:
 pulsekit_sdk.capture_message('Hello from Python')
 """
 
-TYPESCRIPT = """import * as PulseKit from '@pulsekit/sdk';
+TYPESCRIPT = """import { PulseKit } from '@pulsekit/sdk';
 
-PulseKit.init({ dsn: '__DSN__', environment: 'production' });
+const pulse = new PulseKit({ dsn: '__DSN__', environment: 'production', release: 'shop@2.4.1' });
+
+// A custom event
+pulse.capture({
+  type: 'payment.success',
+  level: 'info',
+  message: 'Order 1234 paid',
+  metadata: { amount_cents: 4999, currency: 'EUR' },
+  tags: { provider: 'stripe' },
+});
+
+// A message
+pulse.captureMessage('Inventory below 10 units', 'warning');
+
+// A handled error (uncaught errors and unhandled rejections are reported automatically)
+try {
+  JSON.parse('{"order": 1234');
+} catch (error) {
+  pulse.captureException(error, { tags: { step: 'parse-order' } });
+}
+
+// Send what is queued before the script ends (a server keeps running and sends in the background)
+await pulse.close();
 """
 
 GO = """package main
@@ -129,6 +151,10 @@ sentry_sdk.init(dsn="__DSN__")
 """
 
 # The SDKs are not on their registries yet: these install them from a checkout of this repository.
+TYPESCRIPT_INSTALL = (
+    '(cd /path/to/pulsekit/sdks/typescript && npm ci && npm pack) && '
+    'npm install /path/to/pulsekit/sdks/typescript/pulsekit-sdk-0.1.0.tgz'
+)
 GO_INSTALL = (
     'go mod edit -require=github.com/pulsekit/go@v0.0.0 -replace=github.com/pulsekit/go=/path/to/pulsekit/sdks/go'
 )
@@ -152,7 +178,7 @@ class Snippet:
 
 SNIPPETS = (
     Snippet('python', 'Python', 'python', 'pip install ./sdks/python  # from a PulseKit checkout', PYTHON),
-    Snippet('typescript', 'TypeScript', 'typescript', 'npm install @pulsekit/sdk', TYPESCRIPT),
+    Snippet('typescript', 'TypeScript', 'typescript', TYPESCRIPT_INSTALL, TYPESCRIPT),
     Snippet('go', 'Go', 'go', GO_INSTALL, GO),
     Snippet('rust', 'Rust', 'rust', 'cargo add pulsekit', RUST),
     Snippet('elixir', 'Elixir', 'elixir', ELIXIR_INSTALL, ELIXIR),

@@ -26,6 +26,7 @@ suite() {  # suite NAME COMMAND...: run one suite, time it, remember a failure
 }
 
 suite "ruff" bash -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'
+suite "TypeScript SDK" bash scripts/test-sdk-typescript.sh
 suite "Go SDK" bash scripts/test-sdk-go.sh
 suite "Elixir SDK" bash scripts/test-sdk-elixir.sh
 suite "server" .venv/bin/pytest -q tests

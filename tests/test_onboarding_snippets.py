@@ -15,6 +15,7 @@ from pulsekit.onboarding import SNIPPETS
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTARTS = {  # dashboard tab id → the quickstart file the SDK's tests run
     'python': ROOT / 'sdks/python/quickstart/quickstart.py',  # run by tests/test_browser_projects.py
+    'typescript': ROOT / 'sdks/typescript/quickstart/index.mjs',  # run by sdks/typescript's quickstart test
     'go': ROOT / 'sdks/go/quickstart/main.go',  # run by sdks/go's quickstart test
     'elixir': ROOT / 'sdks/elixir/quickstart/quickstart.exs',  # run by sdks/elixir's quickstart test
 }

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from .errors import InvalidApiKey, InvalidField, NotFound, PermissionDenied
 from .events.queries import format_time
+from .ids import parse_row_id
 from .models import PERMISSIONS, ApiKey, Project, now_utc
 
 KEY_PREFIX = 'pk_'
@@ -100,7 +101,8 @@ def create_key(project: Project, name: str = 'default', permissions=('ingest',),
 
 def find_key(key_id: int | str) -> ApiKey:
     """A key row by id (raises NotFound)."""
-    row = ApiKey.get_or_none(ApiKey.id == int(key_id)) if str(key_id).isdigit() else None
+    row_id = parse_row_id(key_id if isinstance(key_id, int) else str(key_id))
+    row = None if row_id is None else ApiKey.get_or_none(ApiKey.id == row_id)
     if row is None:
         raise NotFound(f'no key {key_id}', 'key')
     return row

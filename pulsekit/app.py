@@ -27,6 +27,7 @@ from .api.sentry import SentryCors
 from .config import Settings
 from .retention import run_retention_job
 from .services import Services, start_services
+from .sessions import session_cookie_options
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
         favicon='📈',
         dark=None,
         storage_secret=settings.load_secret(),
+        session_middleware_kwargs=session_cookie_options(settings.public_url),
         show_welcome_message=False,
     )
     return api_app

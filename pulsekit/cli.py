@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user, prune.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune, backup.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -10,7 +10,6 @@ import argparse
 import gc
 import getpass
 import json
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,9 +55,10 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from .app import create_app
+    from .logs import configure_logging
 
     settings = _settings(args)
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    configure_logging()  # INFO, without the scheduler's per-second lines, secrets redacted (logs.py)
     app = create_app(settings)
     tune_garbage_collector()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -70,6 +70,9 @@ def cmd_serve(args) -> None:
         ws='wsproto',
         log_level='warning',
         timeout_graceful_shutdown=5,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; only the configured proxies here.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
 
 
@@ -207,6 +210,22 @@ def cmd_prune(args) -> None:
     )
 
 
+def cmd_backup(args) -> None:
+    from .db import backup_sqlite
+
+    settings = _settings(args)
+    if settings.database_url and not settings.database_url.startswith('sqlite'):
+        raise CommandError('backup copies the SQLite database; for PostgreSQL use pg_dump')
+    if not settings.sqlite_path.exists():
+        raise CommandError(f'no database at {settings.sqlite_path}')
+    destination = Path(args.destination)
+    try:
+        size = backup_sqlite(settings.sqlite_path, destination)
+    except FileExistsError as exc:
+        raise CommandError(str(exc)) from None
+    _emit(args, {'backup': str(destination), 'bytes': size}, f'backed up to {destination} ({size:,} bytes, mode 0600)')
+
+
 def _read_password(args) -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip('\r\n')
@@ -322,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('key_id', type=int, help='the key id (see `pulsekit key list`)')
 
     add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
+    p = add(sub, 'backup', cmd_backup, 'copy the SQLite database, safely while the server runs, to a new 0600 file')
+    p.add_argument('destination', help='the backup file to create, e.g. backup-2026-12-01.db')
 
     demo = add(sub, 'demo', cmd_demo, 'fill the instance with realistic sample projects, errors and events')
     demo.add_argument('--events', type=int, default=5000, help='how many events to create (default: 5000)')

@@ -6,6 +6,7 @@ name and how to fix it. Tests build their own `Settings(...)` instead of patchin
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,9 @@ class Settings:
     webhook_dispatch_interval_s: float = 1.0  # how often due webhook deliveries are looked for, seconds
     # waits between webhook attempts after the first (immediate) one, seconds: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 1 d
     webhook_retry_delays_s: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 86400)
+    # proxies (IP addresses or networks) whose X-Forwarded-For / -Proto are believed; default none: the
+    # client is the TCP peer, so nobody can choose the address the login throttle counts
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)  # room for features to pass test-only knobs
 
     @property
@@ -115,6 +119,20 @@ def _delays(env: dict, name: str, default: tuple[float, ...]) -> tuple[float, ..
     return values
 
 
+def _networks(env: dict, name: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return ()
+    values = tuple(part.strip() for part in raw.split(',') if part.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            example = 'e.g. 127.0.0.1,10.0.0.0/8'
+            raise ConfigError(f'{name}={raw!r}: {value!r} is not an IP address or network; {example}') from None
+    return values
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from environment variables (see docs/operations.md for the list)."""
     env = dict(os.environ if env is None else env)
@@ -140,4 +158,5 @@ def load_settings(env: dict | None = None) -> Settings:
         retention_days=_int(env, 'PULSEKIT_RETENTION_DAYS', 30, minimum=1),
         alert_eval_interval_s=_positive(env, 'PULSEKIT_ALERT_EVAL_INTERVAL_S', 10.0),
         webhook_retry_delays_s=_delays(env, 'PULSEKIT_WEBHOOK_RETRY_DELAYS_S', Settings.webhook_retry_delays_s),
+        trusted_proxies=_networks(env, 'PULSEKIT_TRUSTED_PROXIES'),
     )

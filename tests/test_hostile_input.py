@@ -225,3 +225,18 @@ async def test_one_id_sent_by_two_projects_in_one_commit_is_stored_once_and_refu
     with api.services.db.connection_context():
         [row] = Event.select()
         assert row.project_id == winner and AlertRule.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    ('path', 'text'),
+    [
+        ('/issues/99999999999999999999', 'Issue not found'),
+        ('/projects/99999999999999999999', 'No such project'),
+        ('/events?issue=99999999999999999999&project=99999999999999999999', 'Events'),
+        ('/events?range=custom&start=9999-12-31&end=9999-12-30', 'Events'),
+        ('/alerts?rule=99999999999999999999', 'Alerts'),
+    ],
+)
+async def test_dashboard_urls_with_ids_past_64_bits_or_far_dates_show_a_page(admin, path, text):
+    await admin.open(path)  # asserts a 200 page
+    await admin.should_see(text)

@@ -20,7 +20,7 @@ import re2
 from ..db import get_visible
 from ..errors import InvalidField, NotFound
 from ..events.queries import format_time
-from ..ids import is_decimal, parse_capped
+from ..ids import is_decimal, parse_capped, parse_row_id
 from ..models import LEVELS, AlertFiring, AlertRule, Project, WebhookDelivery, now_utc
 from .formats import FORMATS
 from .signing import generate_secret
@@ -222,6 +222,8 @@ def delete_rule(rule_id: int) -> None:
 
 
 def get_rule(rule_id: int, project_ids: list[int] | None = None) -> AlertRule:
+    if parse_row_id(rule_id) is None:  # past 64 bits: no such rule, and SQL would raise instead of finding none
+        raise NotFound(f'no alert rule {rule_id}', 'id')
     return get_visible(AlertRule, AlertRule.id == rule_id, project_ids, f'no alert rule {rule_id}')
 
 

@@ -16,7 +16,7 @@ import peewee as pw
 
 from ..db import get_visible, json_text
 from ..errors import InvalidRequest, NotFound
-from ..ids import MAX_ROW_ID
+from ..ids import MAX_ROW_ID, parse_row_id
 from ..models import ISSUE_STATUSES, Event, Issue, to_millis
 from .search import full_text_condition, recent_match_seqs
 
@@ -182,6 +182,8 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
 
 
 def get_issue(issue_id: int, project_ids: list[int] | None = None) -> dict:
+    if parse_row_id(issue_id) is None:  # e.g. a dashboard URL /issues/99999999999999999999
+        raise NotFound(f'no issue {issue_id}', 'id')
     return issue_to_dict(get_visible(Issue, Issue.id == issue_id, project_ids, f'no issue {issue_id}'))
 
 

@@ -4,11 +4,13 @@ cannot be stored. None of them may cause a 5xx, and none may hurt another client
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 
 import orjson
 import pytest
 
 from pulsekit.api import alerts, events, health, manage, read
+from pulsekit.events.ingest import prepare_event
 from pulsekit.instance_settings import set_setting
 from pulsekit.models import AlertRule, Event
 from pulsekit.projects import create_key, create_project
@@ -240,3 +242,31 @@ async def test_one_id_sent_by_two_projects_in_one_commit_is_stored_once_and_refu
 async def test_dashboard_urls_with_ids_past_64_bits_or_far_dates_show_a_page(admin, path, text):
     await admin.open(path)  # asserts a 200 page
     await admin.should_see(text)
+
+
+async def test_the_writer_fails_only_the_job_it_cannot_store_whatever_let_it_through(api):
+    """Decoding refuses such text, but the writer must not rely on it: any unstorable job fails alone."""
+    with api.services.db.connection_context():
+        other = create_project('Other')
+    now = datetime.now(UTC)
+    good = [prepare_event({'message': f'good {i}', 'tags': {'n': str(i)}}, now) for i in range(20)]
+    bad = {
+        'tags.t': prepare_event({'message': 'x', 'tags': {'t': '\ud800'}}, now),  # a JSON column: orjson refuses
+        'message': prepare_event({'message': '\udc00'}, now),  # a text column: SQLite's driver refuses
+        'metadata.a[0]': prepare_event({'metadata': {'a': ['ok']}}, now),
+    }
+    bad['metadata.a[0]']['metadata']['a'][0] = '\udfff'  # past decoding, as a future bug might let it
+    writer = api.services.writer
+    release = await _hold_writer(api, len(good) + len(bad))
+    results = await asyncio.gather(
+        release(),
+        *(writer.write(api.project_id, [event]) for event in good),
+        *(writer.write(other.id, [event]) for event in bad.values()),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, list) for r in results[1 : 1 + len(good)]), results
+    refused = results[1 + len(good) :]
+    assert [(type(r).__name__, r.field) for r in refused] == [('InvalidField', field) for field in bad]
+    with api.services.db.connection_context():
+        assert Event.select().where(Event.project == api.project_id).count() == len(good)
+        assert Event.select().where(Event.project == other.id).count() == 0

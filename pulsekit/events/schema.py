@@ -17,6 +17,7 @@ import orjson
 
 from ..errors import InvalidField
 from ..models import LEVELS, to_millis
+from .storable import lone_surrogate_path, surrogate_error
 
 MAX_MESSAGE_CHARS = 8192
 MAX_TYPE_CHARS = 100
@@ -168,7 +169,11 @@ def _metadata(value: Any, path: str) -> dict | None:
         raise InvalidField(f'{path} must be an object', path)
     if _depth(value, MAX_METADATA_DEPTH):
         raise InvalidField(f'{path} nests deeper than {MAX_METADATA_DEPTH} levels', path)
-    if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+    try:
+        size = len(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # text without a UTF-8 form (a lone surrogate): say where
+        raise surrogate_error(lone_surrogate_path(value, path) or path) from None
+    if size > MAX_METADATA_BYTES:
         raise InvalidField(f'{path} is larger than {MAX_METADATA_BYTES // 1024} KiB', path)
     return value
 

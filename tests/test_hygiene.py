@@ -5,6 +5,7 @@ import json
 import stat
 import time
 from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from .alert_support import Receiver, ServerProcess, cli
 from .conftest import start_api
 from .server import pulsekit_cli
 from .test_alerts_restart import allow_private_targets, wait_for_requests
+from .test_browser import EMAIL, PASSWORD, browser, log_in, new_page  # noqa: F401  (browser: a fixture)
 
 IDLE_S = 12  # longer than every periodic job's interval but the hourly ones (1 s, 5 s, 10 s)
 
@@ -108,7 +110,7 @@ def test_a_key_revoked_with_the_cli_is_refused_by_the_running_server_within_a_se
         assert send().status_code == 401
 
 
-def test_no_secret_reaches_the_server_log_in_a_full_scenario(tmp_path):
+def test_no_secret_reaches_the_server_log_in_a_full_scenario(tmp_path, browser):  # noqa: F811
     data_dir = tmp_path / 'data'
     project = cli(data_dir, 'project', 'create', 'Shop')
     created = [
@@ -125,6 +127,7 @@ def test_no_secret_reaches_the_server_log_in_a_full_scenario(tmp_path):
             url = server.url
             cookie = httpx.get(f'{url}/login').cookies['session']
             secrets.append(cookie)
+            secrets += _browser_login(browser, url, data_dir)  # session cookies before and after, the ticket
             rule = httpx.post(
                 f'{url}/api/v1/alert-rules',
                 json={'project': project['id'], 'name': 'New errors', 'rule_type': 'new_error', 'cooldown_s': 0,
@@ -163,6 +166,23 @@ def test_no_secret_reaches_the_server_log_in_a_full_scenario(tmp_path):
     assert 'webhook' in log  # the failed delivery was logged: the log is not empty by accident
     leaked = [s[:12] + '…' for s in secrets if s in log]
     assert not leaked, f'secrets in the server log: {leaked}\n{log}'
+
+
+def _browser_login(chromium, url: str, data_dir) -> list[str]:
+    """Log in with chromium; returns the session cookie before and after, and the login ticket."""
+    pulsekit_cli(data_dir, 'user', 'create', EMAIL, '--admin', '--password-stdin', stdin=PASSWORD + '\n')
+    page = new_page(chromium)
+    tickets = []
+    page.on('request', lambda request: tickets.extend(parse_qs(urlsplit(request.url).query).get('ticket', [])))
+    page.goto(f'{url}/login')
+    before = {c['name']: c['value'] for c in page.context.cookies()}['session']
+    log_in(page, url)
+    after = {c['name']: c['value'] for c in page.context.cookies()}['session']
+    assert after != before and len(tickets) == 1  # a new session id at login (no session fixation)
+    page.goto(f'{url}/settings')
+    page.get_by_text('Preferences', exact=True).wait_for()
+    page.close()
+    return [before, after, *tickets]
 
 
 def test_an_idle_server_writes_nothing_to_its_log(tmp_path):

@@ -29,6 +29,7 @@ from .config import Settings, check_secret_key_base
 from .env_admin import create_env_admin
 from .retention import run_retention_job
 from .services import Services, start_services
+from .sessions import session_cookie_options
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
         favicon='📈',
         dark=None,
         storage_secret=settings.load_secret(),
+        session_middleware_kwargs=session_cookie_options(settings.public_url),
         show_welcome_message=False,
     )
     return api_app

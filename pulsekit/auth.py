@@ -14,7 +14,8 @@ import re
 import secrets
 from datetime import datetime
 
-from .errors import Conflict, InvalidField
+from .errors import Conflict, InvalidField, RateLimited
+from .login_throttle import LoginThrottle
 from .models import User, now_utc
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -89,3 +90,15 @@ def has_users() -> bool:
 @functools.cache
 def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
+
+
+def check_login(throttle: LoginThrottle, email: str, password: str, ip: str) -> User | None:
+    """The user when the e-mail and password match, else None; RateLimited while the e-mail or the IP
+    must wait. The attempt is counted before the password is hashed (see login_throttle)."""
+    wait = throttle.begin_attempt(email, ip)
+    if wait > 0:
+        raise RateLimited(f'too many failed attempts; try again in {int(wait) + 1} s', int(wait) + 1)
+    user = authenticate(email, password)
+    if user is not None:
+        throttle.record_success(email, ip)
+    return user

@@ -87,6 +87,8 @@ def backup_database(settings: Settings, target: Path) -> BackupReport:
         target = target / f'pulsekit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.db'
     if not target.parent.is_dir():
         raise BackupError(f'the folder {target.parent} does not exist')
+    if target.exists():  # an older backup is never replaced by accident
+        raise BackupError(f'{target} exists; choose a new file name (or give a folder for a dated file)')
     partial = target.with_name(f'.{target.name}.partial')
     partial.unlink(missing_ok=True)
     _create_private(partial)

@@ -10,7 +10,6 @@ import argparse
 import gc
 import getpass
 import json
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,9 +55,10 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from .app import create_app
+    from .logs import configure_logging
 
     settings = _settings(args)
-    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    configure_logging()  # INFO, without the scheduler's per-second lines, secrets redacted (logs.py)
     app = create_app(settings)
     tune_garbage_collector()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -70,6 +70,9 @@ def cmd_serve(args) -> None:
         ws='wsproto',
         log_level='warning',
         timeout_graceful_shutdown=5,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; only the configured proxies here.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
 
 

@@ -6,6 +6,7 @@ name and how to fix it. Tests build their own `Settings(...)` instead of patchin
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,9 @@ class Settings:
     environment: str = 'development'  # 'production' (the Docker image's default) requires a strong secret_key_base
     admin_email: str | None = None  # first-run admin created at start-up when the instance has no user yet
     admin_password: str | None = field(default=None, repr=False)  # that admin's password (never printed)
+    # proxies (IP addresses or networks) whose X-Forwarded-For / -Proto are believed; default none: the
+    # client is the TCP peer, so nobody can choose the address the login throttle counts
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)  # room for features to pass test-only knobs
 
     @property
@@ -147,6 +151,20 @@ def _phx_host_url(phx_host: str | None) -> str | None:
     return phx_host if phx_host.startswith(('http://', 'https://')) else f'https://{phx_host}'
 
 
+def _networks(env: dict, name: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw in (None, ''):
+        return ()
+    values = tuple(part.strip() for part in raw.split(',') if part.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            example = 'e.g. 127.0.0.1,10.0.0.0/8'
+            raise ConfigError(f'{name}={raw!r}: {value!r} is not an IP address or network; {example}') from None
+    return values
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from environment variables (see docs/operations.md for the list)."""
     env = dict(os.environ if env is None else env)
@@ -184,4 +202,5 @@ def load_settings(env: dict | None = None) -> Settings:
         environment=environment,
         admin_email=admin_email,
         admin_password=admin_password,
+        trusted_proxies=_networks(env, 'PULSEKIT_TRUSTED_PROXIES'),
     )

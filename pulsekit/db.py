@@ -7,6 +7,7 @@ dialect-specific pieces (`json_text`, `dialect`).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -45,21 +46,44 @@ SQLITE_PRAGMAS = {
 }
 
 
+PRIVATE_FILE_MODE = 0o600  # the database, its WAL and shared-memory files, backups: the owner only
+PRIVATE_DIR_MODE = 0o700  # the data folder (database, session secret, dashboard sessions)
+
+
 def open_database(settings: Settings) -> pw.Database:
     """Open (creating the file and folder if needed) the configured database and bind the models to it."""
     if settings.database_url and not settings.database_url.startswith('sqlite'):
         db = connect(settings.database_url)
     else:
+        secure_data_dir(settings.data_dir)
         path = Path(settings.sqlite_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             _create_sqlite_file(path)
+        make_private(path)
         db = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database_proxy.initialize(db)
     return db
 
 
+def secure_data_dir(data_dir: Path) -> None:
+    """Create the data folder readable by its owner only, and tighten one created looser before."""
+    data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    if data_dir.stat().st_mode & 0o777 != PRIVATE_DIR_MODE:
+        data_dir.chmod(PRIVATE_DIR_MODE)
+
+
+def make_private(path: Path) -> None:
+    """Mode 0600 for a SQLite file and its -wal and -shm companions (SQLite gives those the file's mode)."""
+    for candidate in (path, path.with_name(path.name + '-wal'), path.with_name(path.name + '-shm')):
+        if candidate.exists() and candidate.stat().st_mode & 0o777 != PRIVATE_FILE_MODE:
+            candidate.chmod(PRIVATE_FILE_MODE)
+
+
 def _create_sqlite_file(path: Path) -> None:
+    # Created empty with mode 0600 first: sqlite3 would create it with the umask's mode (often 0644),
+    # and SQLite gives the -wal and -shm files the mode of the database file.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
     # auto_vacuum can only be chosen before the first page is written (and before WAL mode), so a new
     # file gets it here; not as a connection pragma, which on an existing file takes the write lock.
     conn = sqlite3.connect(path)

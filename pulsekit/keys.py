@@ -3,12 +3,14 @@
 A key is `pk_` + 32 random url-safe characters. Only its SHA-256 and a short prefix are
 stored; the full key is returned once, at creation. Verification is a hash lookup, cached
 for a few seconds so the ingest path does not hit the database per request; revoking in
-this process clears every cache at once, and the TTL bounds the delay for other processes.
+this process clears every cache at once, and `KeyChangeWatcher` notices a revocation made by
+another process (the CLI, another replica) within a fraction of a second and does the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import string
 import threading
@@ -16,8 +18,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import peewee as pw
+
 from .errors import InvalidApiKey, InvalidField, NotFound, PermissionDenied
 from .events.queries import format_time
+from .ids import parse_row_id
 from .models import PERMISSIONS, ApiKey, Project, now_utc
 
 KEY_PREFIX = 'pk_'
@@ -28,6 +33,9 @@ SHOWN_PREFIX_CHARS = 10
 MAX_NAME_CHARS = 100
 MAX_CACHED_KEYS = 10_000
 NEGATIVE_TTL_S = 1.0  # how long an unknown key is remembered as unknown, seconds
+KEY_CHANGES_POLL_S = 0.25  # how often the keys table is checked for other processes' revocations, seconds
+
+log = logging.getLogger(__name__)
 
 _invalidation_generation = 0  # bumped by revoke/delete: every KeyCache notices and forgets
 
@@ -100,7 +108,8 @@ def create_key(project: Project, name: str = 'default', permissions=('ingest',),
 
 def find_key(key_id: int | str) -> ApiKey:
     """A key row by id (raises NotFound)."""
-    row = ApiKey.get_or_none(ApiKey.id == int(key_id)) if str(key_id).isdigit() else None
+    row_id = parse_row_id(key_id if isinstance(key_id, int) else str(key_id))
+    row = None if row_id is None else ApiKey.get_or_none(ApiKey.id == row_id)
     if row is None:
         raise NotFound(f'no key {key_id}', 'key')
     return row
@@ -231,3 +240,48 @@ def record_key_use(used: dict[int, float]) -> int:
             (ApiKey.id == key_id) & ((ApiKey.last_used_at.is_null()) | (ApiKey.last_used_at < int(at * 1000)))
         ).execute()
     return len(used)
+
+
+def keys_version() -> tuple:
+    """A value that changes whenever any process creates, revokes or deletes a key (one small aggregate)."""
+    return ApiKey.select(
+        pw.fn.COUNT(ApiKey.id), pw.fn.COUNT(ApiKey.revoked_at), pw.fn.MAX(ApiKey.id), pw.fn.MAX(ApiKey.revoked_at)
+    ).tuples()[0]
+
+
+class KeyChangeWatcher:
+    """Clears this process's key caches when the keys table changes, whoever changed it.
+
+    The cache TTL alone let a key revoked with `pulsekit key revoke` (another process) work for up
+    to its TTL; this thread makes a revocation anywhere effective within KEY_CHANGES_POLL_S plus a
+    request, well under a second."""
+
+    def __init__(self, db: pw.Database, interval_s: float = KEY_CHANGES_POLL_S):
+        self.db = db
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name='pulsekit-key-watcher', daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        last = None
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    self.db.connect(reuse_if_open=True)  # this thread's own connection, kept between checks
+                    version = keys_version()
+                except Exception:  # a task boundary: a busy or briefly unavailable database; try again
+                    log.warning('checking for revoked keys failed', exc_info=True)
+                    self.db.close()
+                    continue
+                if last is not None and version != last:
+                    forget_cached_keys()
+                last = version
+        finally:
+            self.db.close()

@@ -15,6 +15,7 @@ import peewee as pw
 
 from .errors import InvalidField, NotFound
 from .events.queries import format_time
+from .ids import is_decimal, parse_row_id
 from .keys import (
     KEY_PREFIX,
     KeyCache,
@@ -97,8 +98,11 @@ def create_project(name: str, retention_days: int | None = None, *, now: datetim
 def find_project(ref: str | int) -> Project:
     """A project by id or slug."""
     ref = str(ref)
-    query = Project.id == int(ref) if ref.isdigit() else Project.slug == ref
-    project = Project.get_or_none(query)
+    if is_decimal(ref):  # an id; one past 64 bits names no project (and must not reach SQL)
+        row_id = parse_row_id(ref)
+        project = None if row_id is None else Project.get_or_none(Project.id == row_id)
+    else:
+        project = Project.get_or_none(Project.slug == ref)
     if project is None:
         raise NotFound(f'no project "{ref}"', 'project')
     return project

@@ -13,6 +13,7 @@ from .bus import Bus
 from .config import Settings
 from .db import Checkpointer, is_sqlite, migrate, open_database
 from .events.writer import Writer
+from .keys import KeyChangeWatcher
 from .projects import KeyCache, record_key_use
 from .ratelimit import RateLimiter
 from .storage import disk_guard
@@ -29,6 +30,7 @@ class Services:
     keys: KeyCache
     limiter: RateLimiter
     checkpointer: Checkpointer | None = None  # SQLite only
+    key_watcher: KeyChangeWatcher | None = None
     extras: dict = field(default_factory=dict)  # features (scheduler, alert dispatcher) keep their handles here
 
     def flush_key_use(self) -> None:
@@ -38,6 +40,8 @@ class Services:
             self.writer.run_task(lambda: record_key_use(used))
 
     def close(self) -> None:
+        if self.key_watcher is not None:
+            self.key_watcher.stop()
         self.flush_key_use()
         self.writer.stop()
         if self.checkpointer is not None:
@@ -64,6 +68,8 @@ def start_services(settings: Settings) -> Services:
         keys=KeyCache(settings.key_cache_ttl_s),
         limiter=RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_burst_events),
     )
+    services.key_watcher = KeyChangeWatcher(db)
+    services.key_watcher.start()
     if is_sqlite(db):
         services.checkpointer = Checkpointer(
             Path(db.database),

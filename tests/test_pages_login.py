@@ -1,10 +1,14 @@
 """Login, first-run setup, logout and the frame, through NiceGUI's simulated user."""
 
 import asyncio
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
+import pytest
 from nicegui.testing import User
 
 from pulsekit.auth import create_user
+from pulsekit.sessions import safe_redirect
 from pulsekit.users import reset_password
 
 from .dashboard import ADMIN_EMAIL, MEMBER_EMAIL, PASSWORD, in_db, log_in
@@ -74,14 +78,54 @@ async def test_login_goes_back_to_the_page_asked_for(user: User):
     await user.should_see('Preferences', retries=50)
 
 
-async def test_login_never_redirects_to_another_site(user: User):
+# Browsers drop tabs and newlines from URLs and read a backslash as a slash: each of these leads off-site.
+OFF_SITE = ['//evil.example.com/', '/\t/evil.example.com', '/\n/evil.example.com', '/\r/evil.example.com',
+            '/\\evil.example.com', '\\\\evil.example.com', 'https://evil.example.com/', 'javascript:alert(1)',
+            'http:/evil.example.com', ' //evil.example.com', '/\x00//evil.example.com',
+            '\t//evil.example.com']  # fmt: skip
+
+
+@pytest.mark.parametrize('target', OFF_SITE)
+def test_redirect_targets_off_site_are_refused(target):
+    assert safe_redirect(target) == '/'
+
+
+@pytest.mark.parametrize('target', ['/', '/events?level=error,fatal&q=time%20out', '/issues/3', '/a:b', '/%2F%2Fx'])
+def test_redirect_targets_on_this_site_are_kept(target):
+    assert safe_redirect(target) == target
+
+
+@pytest.mark.parametrize('target', OFF_SITE[:6])
+async def test_login_never_redirects_to_another_site(user: User, target):
     in_db(create_user, ADMIN_EMAIL, PASSWORD, 'admin')
-    await user.open('/login?redirect_to=//evil.example.com/')
+    await user.open('/login?' + urlencode({'redirect_to': target}))
     user.find('E-mail').type(ADMIN_EMAIL)
     user.find('Password').type(PASSWORD)
     user.find('Log in').click()
     await user.should_see('Home', retries=50)
-    assert user.back_history[-1] == '/'
+    finish = urlsplit(user.back_history[-1])
+    assert finish.path == '/login/finish' and parse_qs(finish.query)['redirect_to'] == ['/']
+
+
+async def test_login_renews_the_session_and_logout_ends_it(user: User):
+    in_db(create_user, ADMIN_EMAIL, PASSWORD, 'admin')
+    await user.open('/login')
+    planted = user.http_client.cookies['session']  # what an attacker could have set in the victim's browser
+    await log_in(user, ADMIN_EMAIL)
+    logged_in = user.http_client.cookies['session']
+    assert logged_in != planted
+
+    async def landing(cookie: str) -> str:
+        async with httpx.AsyncClient(transport=user.http_client._transport, base_url='http://test') as other:
+            other.cookies.set('session', cookie)
+            response = await other.get('/settings', follow_redirects=False)
+            return response.headers.get('location', str(response.status_code))
+
+    assert (await landing(planted)).startswith('/login')  # the fixed session id stays logged out
+    assert await landing(logged_in) == '200'
+    await user.open('/logout')
+    assert (await landing(logged_in)).startswith('/login')  # the logged-in cookie no longer works
+    assert user.http_client.cookies['session'] not in (planted, logged_in)
 
 
 async def test_frame_shows_navigation_switcher_and_user_menu(admin: User):

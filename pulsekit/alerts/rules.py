@@ -20,6 +20,7 @@ import re2
 from ..db import get_visible
 from ..errors import InvalidField, NotFound
 from ..events.queries import format_time
+from ..ids import is_decimal, parse_capped, parse_row_id
 from ..models import LEVELS, AlertFiring, AlertRule, Project, WebhookDelivery, now_utc
 from .formats import FORMATS
 from .signing import generate_secret
@@ -64,8 +65,8 @@ def _pattern(value, field: str, required: bool) -> str | None:
 
 def _int(value, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
+        if isinstance(value, str) and is_decimal(value.strip()):
+            value = parse_capped(value.strip(), high + 1)  # past `high` is refused below, however long
         else:
             raise InvalidField(f'{field} must be a whole number', field)
     if not low <= value <= high:
@@ -221,6 +222,8 @@ def delete_rule(rule_id: int) -> None:
 
 
 def get_rule(rule_id: int, project_ids: list[int] | None = None) -> AlertRule:
+    if parse_row_id(rule_id) is None:  # past 64 bits: no such rule, and SQL would raise instead of finding none
+        raise NotFound(f'no alert rule {rule_id}', 'id')
     return get_visible(AlertRule, AlertRule.id == rule_id, project_ids, f'no alert rule {rule_id}')
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from ..alerts import history, rules
 from ..alerts.evaluate import preview_rule
 from ..errors import InvalidField, InvalidRequest, NotFound
+from ..ids import parse_capped, parse_row_id
 from ..instance_settings import get_setting
 from ..models import now_utc
 from ..projects import find_project
@@ -20,16 +21,18 @@ router = APIRouter()
 
 
 def _rule_id(raw: str) -> int:
-    if not raw.isdigit():
+    rule_id = parse_row_id(raw)
+    if rule_id is None:
         raise NotFound(f'no alert rule {raw}', 'id')
-    return int(raw)
+    return rule_id
 
 
 def _limit(request: Request) -> int:
     raw = request.query_params.get('limit') or str(history.DEFAULT_LIMIT)
-    if not raw.isdigit():
+    limit = parse_capped(raw, history.MAX_LIMIT)
+    if limit is None:
         raise InvalidRequest('limit must be a whole number', 'limit')
-    return int(raw)
+    return limit
 
 
 def _allow_private() -> bool:

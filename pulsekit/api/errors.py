@@ -25,6 +25,7 @@ from ..errors import (
     RateLimited,
     UnsupportedMediaType,
 )
+from ..events.storable import escape_surrogates
 from .responses import json_response
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ HTTP_CODES = {400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 4
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
+    # Messages quote what the client sent; text without a UTF-8 form would make the answer itself fail.
+    message = escape_surrogates(message)
+    field = None if field is None else escape_surrogates(field)
     return {'error': {'code': code, 'message': message, 'field': field}}
 
 

@@ -36,7 +36,7 @@ async def ingest_batch(request: Request) -> Response:
     body = await read_json_bytes(request, svc.settings.max_body_bytes)
     events = prepare_batch_json(body, now_utc(), svc.settings.max_batch_events)
     svc.limiter.take(key.key_id, len(events))
-    ids = await svc.writer.write(key.project_id, events)
+    ids = await svc.writer.write(key.project_id, events, is_batch=True)
     return json_response({'ids': ids}, 202)
 
 

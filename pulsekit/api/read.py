@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from ..errors import InvalidField, InvalidRequest, NotFound
 from ..events import queries
-from ..events.schema import parse_level, parse_timestamp
+from ..events.schema import TimestampOutOfRange, parse_level, parse_timestamp
+from ..ids import MAX_ROW_ID, is_decimal, parse_capped, parse_row_id
 from ..projects import KeyInfo, find_project
 from .deps import authenticate, run_db
 from .responses import json_response
@@ -16,13 +17,26 @@ from .responses import json_response
 router = APIRouter()
 
 
+def _limit(request: Request) -> int:
+    raw = request.query_params.get('limit')
+    if raw in (None, ''):
+        return queries.DEFAULT_PAGE
+    limit = parse_capped(raw, queries.MAX_PAGE)
+    if limit is None:
+        raise InvalidRequest('limit must be a whole number', 'limit')
+    return limit
+
+
 def _int_param(request: Request, name: str, default: int | None = None) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ''):
         return default
-    if not raw.isdigit():
+    if not is_decimal(raw):
         raise InvalidRequest(f'{name} must be a whole number', name)
-    return int(raw)
+    value = parse_row_id(raw)
+    if value is None:  # past 64 bits: no row has such an id, and SQL cannot even compare with it
+        raise InvalidField(f'{name} is out of range (at most {MAX_ROW_ID})', name)
+    return value
 
 
 def _project_scope(request: Request, key: KeyInfo) -> list[int] | None:
@@ -63,6 +77,8 @@ def _time(request: Request, name: str):
         pass
     try:
         return parse_timestamp(value, name)
+    except TimestampOutOfRange:
+        raise  # well-formed but unstorable: 422, as for an event's timestamp
     except InvalidField as exc:
         raise InvalidRequest(exc.message, name) from None
 
@@ -96,7 +112,7 @@ def _filter_from_request(request: Request, key: KeyInfo) -> queries.EventFilter:
 @router.get('/api/v1/events')
 async def list_events(request: Request) -> Response:
     key = await authenticate(request, 'read')
-    limit = _int_param(request, 'limit', queries.DEFAULT_PAGE)
+    limit = _limit(request)
     cursor = request.query_params.get('cursor') or None
 
     def query():
@@ -115,7 +131,7 @@ async def get_event(request: Request, event_id: str) -> Response:
 @router.get('/api/v1/issues')
 async def list_issues(request: Request) -> Response:
     key = await authenticate(request, 'read')
-    limit = _int_param(request, 'limit', queries.DEFAULT_PAGE)
+    limit = _limit(request)
     cursor = request.query_params.get('cursor') or None
 
     def query():
@@ -134,6 +150,7 @@ async def list_issues(request: Request) -> Response:
 @router.get('/api/v1/issues/{issue_id}')
 async def get_issue(request: Request, issue_id: str) -> Response:
     key = await authenticate(request, 'read')
-    if not issue_id.isdigit():
+    row_id = parse_row_id(issue_id)
+    if row_id is None:
         raise NotFound(f'no issue {issue_id}', 'id')
-    return json_response(await run_db(queries.get_issue, int(issue_id), _own_projects(key)))
+    return json_response(await run_db(queries.get_issue, row_id, _own_projects(key)))

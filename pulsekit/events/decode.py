@@ -10,6 +10,7 @@ goes through orjson and `schema` again, which accepts it or says precisely what 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from msgspec import Meta, Raw, Struct
 
 from ..errors import InvalidJson
 from . import schema
+from .storable import lone_surrogate_path, surrogate_error
 
 INT64_MAX = 2**63 - 1  # msgspec's bound; orjson reads up to 2**64 - 1 as integers, beyond as floats
 
@@ -96,13 +98,29 @@ _to_builtins = msgspec.to_builtins
 
 
 def parse_json(body: bytes):
-    """Any JSON document (orjson), or InvalidJson saying what is wrong with it."""
+    """Any JSON document (orjson), or InvalidJson saying what is wrong with it.
+
+    orjson refuses lone UTF-16 surrogates (`"\\ud800"`), text that cannot be stored. When that is the
+    only fault, the answer is a 422 naming the field, as for any other unusable value."""
     if not body:
         raise InvalidJson('the body is empty; send a JSON document')
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if 'surrogate' in str(exc):
+            _raise_surrogate_field(body)
         raise InvalidJson(f'the body is not valid JSON: {exc}') from None
+
+
+def _raise_surrogate_field(body: bytes) -> None:
+    """Raise the 422 for the field holding a lone surrogate, if the body is JSON apart from that."""
+    try:
+        document = json.loads(body)  # the standard library keeps lone surrogates as they are
+    except (ValueError, RecursionError):
+        return
+    path = lone_surrogate_path(document)
+    if path is not None:
+        raise surrogate_error(path)
 
 
 def decode_event(body: bytes, received_at: datetime) -> dict:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import urlencode
 
+from ..ids import parse_row_id
 from ..models import LEVELS, to_millis
 from .facets import parse_search
 from .queries import EventFilter
@@ -16,7 +17,7 @@ FILTER_PARAMS = ('project', 'level', 'type', 'environment', 'release', 'tag', 'q
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_row_id(value) if value else None
 
 
 def filter_from_params(

@@ -16,6 +16,7 @@ import peewee as pw
 
 from ..db import get_visible, json_text
 from ..errors import InvalidRequest, NotFound
+from ..ids import MAX_ROW_ID, parse_row_id
 from ..models import ISSUE_STATUSES, Event, Issue, to_millis
 from .search import full_text_condition, recent_match_seqs
 
@@ -56,7 +57,12 @@ def decode_cursor(cursor: str, size: int) -> list:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + '=' * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError):
         raise InvalidRequest('cursor is not valid; pass the next_cursor of the previous page', 'cursor') from None
-    if not isinstance(values, list) or len(values) != size or not all(isinstance(v, int) for v in values):
+    # Every value is bound into SQL: beyond 64 bits the driver raises instead of finding nothing.
+    if (
+        not isinstance(values, list)
+        or len(values) != size
+        or not all(isinstance(v, int) and -MAX_ROW_ID <= v <= MAX_ROW_ID for v in values)
+    ):
         raise InvalidRequest('cursor is not valid; pass the next_cursor of the previous page', 'cursor')
     return values
 
@@ -176,6 +182,8 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
 
 
 def get_issue(issue_id: int, project_ids: list[int] | None = None) -> dict:
+    if parse_row_id(issue_id) is None:  # e.g. a dashboard URL /issues/99999999999999999999
+        raise NotFound(f'no issue {issue_id}', 'id')
     return issue_to_dict(get_visible(Issue, Issue.id == issue_id, project_ids, f'no issue {issue_id}'))
 
 

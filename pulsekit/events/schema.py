@@ -17,6 +17,7 @@ import orjson
 
 from ..errors import InvalidField
 from ..models import LEVELS, to_millis
+from .storable import lone_surrogate_path, surrogate_error
 
 MAX_MESSAGE_CHARS = 8192
 MAX_TYPE_CHARS = 100
@@ -39,6 +40,7 @@ MAX_FINGERPRINT_PARTS = 10
 MAX_FINGERPRINT_PART_CHARS = 200
 MAX_USER_FIELD_CHARS = 200
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+MAX_EPOCH_S = 32503680000  # 3000-01-01T00:00:00Z, epoch seconds
 
 LEVEL_ALIASES = {'warn': 'warning', 'critical': 'fatal', 'err': 'error'}
 TOP_LEVEL_FIELDS = frozenset(
@@ -108,13 +110,17 @@ def parse_level(value: Any, path: str) -> str:
     return level
 
 
+class TimestampOutOfRange(InvalidField):
+    """A well-formed time outside what can be stored (before 0001 or after 9999 in UTC, or epoch < 0)."""
+
+
 def parse_timestamp(value: Any, path: str) -> datetime:
     """RFC 3339 with an offset, or epoch seconds."""
     if isinstance(value, bool):
         raise InvalidField(f'{path} must be an RFC 3339 string or epoch seconds', path)
     if isinstance(value, int | float):
-        if not math.isfinite(value) or not 0 <= value < 32503680000:
-            raise InvalidField(f'{path} is out of range', path)
+        if not math.isfinite(value) or not 0 <= value < MAX_EPOCH_S:
+            raise TimestampOutOfRange(f'{path} is out of range (epoch seconds from 0 to {MAX_EPOCH_S})', path)
         return datetime.fromtimestamp(value, tz=UTC)
     if isinstance(value, str):
         text = value.strip()
@@ -126,7 +132,11 @@ def parse_timestamp(value: Any, path: str) -> datetime:
             parsed = None
         if parsed is None or parsed.tzinfo is None or ('T' not in text.upper() and ' ' not in text):
             raise InvalidField(f'{path} must be RFC 3339 with a time zone, e.g. 2026-11-26T07:00:00Z', path)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is in year 0 in UTC; 9999-12-31T23:00-14:00 in 10000
+            message = f'{path} is out of range: in UTC it falls outside the years 1-9999'
+            raise TimestampOutOfRange(message, path) from None
     raise InvalidField(f'{path} must be an RFC 3339 string or epoch seconds', path)
 
 
@@ -159,7 +169,11 @@ def _metadata(value: Any, path: str) -> dict | None:
         raise InvalidField(f'{path} must be an object', path)
     if _depth(value, MAX_METADATA_DEPTH):
         raise InvalidField(f'{path} nests deeper than {MAX_METADATA_DEPTH} levels', path)
-    if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+    try:
+        size = len(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # text without a UTF-8 form (a lone surrogate): say where
+        raise surrogate_error(lone_surrogate_path(value, path) or path) from None
+    if size > MAX_METADATA_BYTES:
         raise InvalidField(f'{path} is larger than {MAX_METADATA_BYTES // 1024} KiB', path)
     return value
 

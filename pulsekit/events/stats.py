@@ -55,10 +55,10 @@ def resolve_range(key: str | None, *, start: str | None = None, end: str | None 
         try:
             since = datetime.fromisoformat(start).replace(tzinfo=UTC)
             until = datetime.fromisoformat(end or start).replace(tzinfo=UTC) + timedelta(days=1)
-        except ValueError:
+            if until <= since:
+                since, until = until - timedelta(days=1), since + timedelta(days=1)
+        except (ValueError, OverflowError):  # not a date, or a day past 9999-12-30 (the range ends a day later)
             return TimeRange(now - RANGES['24h'], now, '24h')
-        if until <= since:
-            since, until = until - timedelta(days=1), since + timedelta(days=1)
         return TimeRange(since, min(until, now + timedelta(minutes=1)), 'custom')
     key = key if key in RANGES else '24h'
     return TimeRange(now - RANGES[key], now, key)

@@ -2,8 +2,10 @@
 in one transaction (group commit).
 
 Callers wait until their events are committed, so an acknowledgement is a promise that the
-data is on disk. Each job runs in its own savepoint: one failing job (say, its project was
-just deleted) fails alone, not the whole group. A full queue raises `Overloaded` at once
+data is on disk. When a group cannot be committed in one go, it is redone job by job, each in
+its own savepoint: one failing job (its project was just deleted, its text cannot be stored,
+its event id belongs to another project) fails alone, with a 4xx when its input is at fault,
+never the requests committed beside it. A full queue raises `Overloaded` at once
 (backpressure), never silent loss.
 """
 
@@ -24,8 +26,9 @@ import peewee as pw
 
 from ..bus import Bus, CommitSummary
 from ..db import SQLITE_PRAGMAS, is_sqlite
-from ..errors import InsufficientStorage, InvalidApiKey, Overloaded
+from ..errors import Conflict, InsufficientStorage, InvalidApiKey, InvalidField, Overloaded, PulseKitError
 from ..models import Issue
+from .storable import id_conflict, unstorable_event_error
 
 log = logging.getLogger(__name__)
 RESTART_BUSY_TIMEOUT_MS = 200  # longest wait for readers in one WAL restart attempt
@@ -54,6 +57,7 @@ class _Job:
     result: Any = None
     error: BaseException | None = None
     size: int = field(default=1)
+    is_batch: bool = False  # errors name `events[i].field` rather than `field`
 
 
 class _AlreadyStored(Exception):
@@ -62,6 +66,10 @@ class _AlreadyStored(Exception):
 
 class _RedoJobByJob(Exception):
     """The one-pass commit of a group failed; it is rolled back and redone job by job."""
+
+
+class _IdCollision(Exception):
+    """Two projects' jobs in one group carry the same event id: only the job-by-job path can tell them apart."""
 
 
 @dataclass
@@ -157,10 +165,11 @@ class Writer:
             self._queued_events += job.size
             self._cond.notify()
 
-    async def write(self, project_id: int, events: list[dict]) -> list[str]:
+    async def write(self, project_id: int, events: list[dict], *, is_batch: bool = False) -> list[str]:
         """Store normalised events for a project; returns their ids once committed."""
         loop = asyncio.get_running_loop()
         job = _Job(project_id, events, None, loop=loop, future=loop.create_future(), size=len(events))
+        job.is_batch = is_batch
         self._enqueue(job)
         return await job.future
 
@@ -244,7 +253,11 @@ class Writer:
 
     def _commit_group(self, group: list[_Job]) -> None:
         try:
-            out = self._commit_in_one_statement(group)
+            try:
+                out = self._commit_in_one_statement(group)
+            except Exception:  # nothing or part of it stored, by a statement of its own: the careful path sorts it out
+                log.warning('one-statement commit failed; redoing the group', exc_info=True)
+                out = None
             if out is None:
                 self._issue_cache.clear()  # tasks, new issues or failures: states may have changed
                 out = self._commit_in_one_pass(group)
@@ -271,7 +284,10 @@ class Writer:
         """
         if not self._sqlite or any(job.task is not None for job in group):
             return None
-        fresh = _fresh_events(group)
+        try:
+            fresh = _fresh_events(group)
+        except _IdCollision:
+            return None
         if not fresh or len(fresh) > INSERT_CHUNK_ROWS:
             return None
         cache = self._issue_cache
@@ -284,11 +300,13 @@ class Writer:
                 cache[key] = [state[0], state[2]]  # id, status
             if any(key not in cache for key in missing):
                 return None  # new issues are created in a transaction with their first events
-        rows = [
-            self._row(pid, event, cache[pid, event['_fingerprint']][0] if event.get('_fingerprint') else None)
-            for pid, event in fresh
-        ]
         try:
+            # Building the rows can fail too (orjson refuses text without a UTF-8 form): inside the try, or
+            # one bad event would fail the whole group instead of being found by the careful path.
+            rows = [
+                self._row(pid, event, cache[pid, event['_fingerprint']][0] if event.get('_fingerprint') else None)
+                for pid, event in fresh
+            ]
             cursor = self._insert_statement(rows)
         except Exception:  # a statement is atomic: nothing is stored; the careful path finds the culprit
             return None
@@ -319,7 +337,7 @@ class Writer:
             with self._transaction():
                 if event_jobs:
                     try:
-                        results = self._store_events(event_jobs, out, look_up_ids=False)
+                        results = self._store_events(event_jobs, out, stored=set())
                     except Exception as exc:
                         raise _RedoJobByJob from exc
                     for job, result in zip(event_jobs, results, strict=True):
@@ -344,12 +362,24 @@ class Writer:
                 self._in_savepoint(job, job.task)
 
     def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
+        """One request's events, or the client error that explains why they cannot be stored."""
+        error = unstorable_event_error(job.events, job.is_batch)
+        if error is not None:
+            raise error
+        existing = self._existing_ids([e['id'].hex for e in job.events])
+        conflict = id_conflict(job.events, {h for h, pid in existing.items() if pid != job.project_id}, job.is_batch)
+        if conflict is not None:  # never a 202 for an event that is not stored (docs/protocol.md)
+            raise conflict
         attempt = _Outcome()
         try:
-            result = self._store_events([job], attempt, look_up_ids=True)[0]
-        except pw.IntegrityError:
+            result = self._store_events([job], attempt, stored=set(existing))[0]
+        except pw.IntegrityError as exc:
+            if 'null' in str(exc).lower():  # the INSERT's id guard: another process took the id meanwhile
+                raise Conflict('an event id of this request is already used by another project', None) from None
             # The only reference an event makes is to its project: deleted after the key was checked.
             raise InvalidApiKey('the project of this key no longer exists') from None
+        except (UnicodeEncodeError, orjson.JSONEncodeError) as exc:  # text the check above did not foresee
+            raise InvalidField(f'the event cannot be stored: {exc}', None) from None
         out.extend(attempt)  # only once the job's events are in: a failed job announces nothing
         return result
 
@@ -359,7 +389,7 @@ class Writer:
                 job.result = work()
         except Exception as exc:
             job.error = client_error(exc)
-            if not isinstance(exc, InvalidApiKey):
+            if not isinstance(exc, PulseKitError):  # the client's fault is answered, not logged as ours
                 log.exception('writer job failed')
 
     def _transaction(self):
@@ -381,8 +411,8 @@ class Writer:
                 pass
 
     # -- storing events --------------------------------------------------------------------
-    def _store_events(self, jobs: list[_Job], out: _Outcome, *, look_up_ids: bool) -> list[list[str]]:
-        stored = self._existing_ids([e['id'].hex for job in jobs for e in job.events]) if look_up_ids else set()
+    def _store_events(self, jobs: list[_Job], out: _Outcome, *, stored: set[str]) -> list[list[str]]:
+        """Insert the jobs' events whose (hex) ids are not in `stored`; empty `stored`: optimistically."""
         fresh = _fresh_events(jobs, stored)
         issue_ids = self._upsert_issues(fresh, out)
         if fresh:
@@ -397,9 +427,12 @@ class Writer:
     def _insert_statement(self, rows: list[tuple]):
         """One multi-row INSERT (at most INSERT_CHUNK_ROWS rows); returns its cursor."""
         row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
+        # An id already stored for the same project is a client retry: nothing happens. For another
+        # project, the update sets id to NULL, which NOT NULL refuses: the whole statement fails (and
+        # the careful path answers 409), so an event is never acknowledged without being stored.
         sql = (
             f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(rows))} '
-            'ON CONFLICT DO NOTHING'
+            'ON CONFLICT (id) DO UPDATE SET id = NULL WHERE events.project_id <> excluded.project_id'
         )
         cursor = self.db.cursor()
         with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
@@ -450,13 +483,14 @@ class Writer:
                     [(*key, n) for key, n in counts.items()],
                 )
 
-    def _existing_ids(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def _existing_ids(self, ids: list[str]) -> dict[str, int]:
+        """Hex id → project id, for the ids already stored."""
+        found: dict[str, int] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             placeholders = ', '.join([self.db.param] * len(chunk))
-            cursor = self.db.execute_sql(f'SELECT id FROM events WHERE id IN ({placeholders})', chunk)
-            found.update(str(row[0]).replace('-', '') for row in cursor.fetchall())
+            cursor = self.db.execute_sql(f'SELECT id, project_id FROM events WHERE id IN ({placeholders})', chunk)
+            found.update((str(row[0]).replace('-', ''), row[1]) for row in cursor.fetchall())
         return found
 
     def _upsert_issues(self, events: list[tuple[int, dict]], out: _Outcome) -> dict[tuple[int, str], int]:
@@ -559,15 +593,20 @@ class Writer:
 
 
 def _fresh_events(jobs: list[_Job], stored: set[str] | None = None) -> list[tuple[int, dict]]:
-    """(project id, event) for each event not in `stored` (hex ids) nor earlier in the jobs (idempotency)."""
-    seen = set(stored or ())
+    """(project id, event) for each event not in `stored` (hex ids) nor earlier in the jobs (idempotency).
+
+    Raises _IdCollision when an id comes from two projects: dropping the second as a retry would
+    acknowledge an event that is not stored."""
+    seen = dict.fromkeys(stored or ())
     fresh = []
     for job in jobs:
         for event in job.events:
             hex_id = event['id'].hex
             if hex_id not in seen:
-                seen.add(hex_id)
+                seen[hex_id] = job.project_id
                 fresh.append((job.project_id, event))
+            elif seen[hex_id] is not None and seen[hex_id] != job.project_id:
+                raise _IdCollision(hex_id)
     return fresh
 
 

@@ -1,31 +1,61 @@
-"""Login, logout and the one-time setup form that creates the first admin."""
+"""Login, logout and the one-time setup form that creates the first admin.
+
+A checked login does not mark the current session as logged in: it hands the browser a one-time
+ticket for `/login/finish`, which gives the session a new id (pulsekit/sessions.py).
+"""
 
 from __future__ import annotations
 
+import uuid
+from urllib.parse import urlencode
+
 from nicegui import app, ui
+from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from ..auth import authenticate
+from ..auth import check_login
 from ..config import Settings
-from ..errors import PulseKitError
+from ..errors import PulseKitError, RateLimited
 from ..login_throttle import LoginThrottle
+from ..sessions import LoginGrant, LoginTickets, safe_redirect
 from ..users import create_first_admin, login_screen_state, record_login, session_stamp, session_user
 from .layout import BRAND_COLOR, PAGE_CSS, run, services
 
-
-def safe_redirect(target: str | None) -> str:
-    """Only local paths: never send a user to another site after login."""
-    if not target or not target.startswith('/') or target.startswith('//') or '\\' in target:
-        return '/'
-    return target
+__all__ = ['register', 'safe_redirect', 'start_session']
 
 
 def throttle() -> LoginThrottle:
     return services().extras.setdefault('login_throttle', LoginThrottle())
 
 
+def tickets() -> LoginTickets:
+    return services().extras.setdefault('login_tickets', LoginTickets())
+
+
 def start_session(user) -> None:
+    """Mark this (already authenticated) session as `user`'s again, e.g. after a password change."""
     app.storage.user.update(user_id=user.id, stamp=session_stamp(user))
+
+
+def finish_login(user, target: str) -> None:
+    """Send the browser to renew its session as `user`, then on to `target`."""
+    ticket = tickets().issue(app.storage.browser['id'], LoginGrant(user.id, session_stamp(user)))
+    ui.navigate.to('/login/finish?' + urlencode({'ticket': ticket, 'redirect_to': target}))
+
+
+async def _renew_session(request: Request, grant: LoginGrant | None) -> None:
+    """A new session id (a new cookie) holding the login; the old id's storage is emptied."""
+    old_id = request.session.get('id')
+    new_id = str(uuid.uuid4())
+    request.session['id'] = new_id
+    storage = app.storage
+    # NiceGUI creates a session's storage in its request middleware, before the id changes here.
+    await storage._create_user_storage(new_id)  # private: no public API for a new id (nicegui<4 pinned)
+    if grant is not None:
+        storage._users[new_id].update(user_id=grant.user_id, stamp=grant.stamp)
+    old = storage._users.get(old_id)
+    if old is not None:
+        old.clear()
 
 
 def register(settings: Settings) -> None:
@@ -50,9 +80,17 @@ def register(settings: Settings) -> None:
                     _setup_form(target)
         return None
 
-    @ui.page('/logout')
-    def logout_page():
-        app.storage.user.clear()
+    @app.get('/login/finish', include_in_schema=False)
+    async def finish_login_route(request: Request, ticket: str = '', redirect_to: str = '/'):
+        grant = tickets().redeem(ticket, request.session.get('id'))
+        if grant is None:  # expired, used, or issued to another browser
+            return RedirectResponse('/login?' + urlencode({'redirect_to': safe_redirect(redirect_to)}), 303)
+        await _renew_session(request, grant)
+        return RedirectResponse(safe_redirect(redirect_to), status_code=303)
+
+    @app.get('/logout', include_in_schema=False)
+    async def logout_route(request: Request):
+        await _renew_session(request, None)  # the old id is logged out and no longer used
         return RedirectResponse('/login', status_code=303)
 
 
@@ -66,24 +104,18 @@ def _login_form(target: str) -> None:
     error.set_visibility(False)
 
     async def submit() -> None:
-        ip = ui.context.client.ip
-        wait = throttle().retry_after_s(email.value, ip)
-        if wait > 0:
-            error.text = f'Too many failed attempts. Try again in {int(wait) + 1} s.'
-            error.set_visibility(True)
-            password.value = ''
-            return
-        user = await run(authenticate, email.value, password.value)
-        if user is None:
-            throttle().record_failure(email.value, ip)
+        try:
+            user = await run(check_login, throttle(), email.value, password.value, ui.context.client.ip)
+        except RateLimited as exc:
+            user, error.text = None, f'Too many failed attempts. Try again in {exc.retry_after_s} s.'
+        else:
             error.text = 'Wrong e-mail or password.'
+        if user is None:
             error.set_visibility(True)
             password.value = ''
             return
-        throttle().record_success(email.value, ip)
         await run(record_login, user.id)
-        start_session(user)
-        ui.navigate.to(target)
+        finish_login(user, target)
 
     password.on('keydown.enter', submit)
     ui.button('Log in', on_click=submit).props('unelevated no-caps').classes('w-full mt-1')
@@ -111,8 +143,7 @@ def _setup_form(target: str) -> None:
             error.text = exc.message[:1].upper() + exc.message[1:] + '.'
             error.set_visibility(True)
             return
-        start_session(user)
-        ui.navigate.to(target)
+        finish_login(user, target)
 
     repeat.on('keydown.enter', submit)
     ui.button('Create admin and continue', on_click=submit).props('unelevated no-caps').classes('w-full mt-1')

@@ -217,6 +217,8 @@ fn strip_trailing_generics(symbol: &str) -> &str {
         let mut depth = 0;
         for (index, c) in symbol.char_indices().rev() {
             match c {
+                // `->` in a function pointer type is not a closing bracket.
+                '>' if symbol[..index].ends_with('-') => {}
                 '>' => depth += 1,
                 '<' => {
                     depth -= 1;
@@ -243,6 +245,7 @@ fn split_top_level(symbol: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '<' => depth += 1,
+            '>' if current.ends_with('-') => {}
             '>' => depth -= 1,
             ':' if depth == 0 && chars.peek() == Some(&':') => {
                 chars.next();
@@ -340,6 +343,11 @@ mod tests {
             ("std::panicking::catch_unwind::do_call::<i32>", Some("std::panicking::catch_unwind"), "do_call"),
             ("<shop::Cart as core::ops::Drop>::drop", Some("<shop::Cart as core::ops::Drop>"), "drop"),
             ("shop::run::{closure#0}", Some("shop"), "run::{closure#0}"),
+            (
+                "<fn() -> core::result::Result<(), alloc::string::String> as core::ops::function::FnOnce<()>>::call_once",
+                Some("<fn() -> core::result::Result<(), alloc::string::String> as core::ops::function::FnOnce<()>>"),
+                "call_once",
+            ),
         ];
         for (symbol, module, function) in cases {
             let (got_module, got_function) = split_symbol(symbol);

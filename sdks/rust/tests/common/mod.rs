@@ -13,6 +13,21 @@ use std::time::{Duration, Instant};
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 
+/// A `cargo` command for building a workspace program from a test. The variables cargo sets for
+/// the test itself are removed: `ring`'s build script watches CARGO_MANIFEST_DIR, and a changed
+/// value would rebuild half the dependency tree in the shared target/.
+pub fn cargo() -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"];
+        if set_for_tests.iter().any(|prefix| name.starts_with(prefix)) {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 /// The SDK's client is process-wide: tests of one binary take turns.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());

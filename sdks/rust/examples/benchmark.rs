@@ -25,7 +25,10 @@ struct Sink;
 
 impl Transport for Sink {
     fn send(&self, _request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        Ok(HttpResponse { status: 202, ..Default::default() })
+        Ok(HttpResponse {
+            status: 202,
+            ..Default::default()
+        })
     }
 }
 
@@ -60,7 +63,11 @@ fn summarize(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort_unstable();
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     let mean = samples.iter().map(|d| micros(*d)).sum::<f64>() / samples.len() as f64;
-    (micros(samples[samples.len() / 2]), micros(samples[samples.len() * 99 / 100]), mean)
+    (
+        micros(samples[samples.len() / 2]),
+        micros(samples[samples.len() * 99 / 100]),
+        mean,
+    )
 }
 
 fn time_calls(count: usize, mut call: impl FnMut(usize)) -> Vec<Duration> {
@@ -100,12 +107,22 @@ fn in_calling_thread() {
     drop(guard);
 
     for attach_stacktrace in [true, false] {
-        let guard = pulsekit::init(Options { attach_stacktrace, ..options.clone() });
-        let error = CheckoutError(std::io::Error::new(std::io::ErrorKind::TimedOut, "gateway timed out"));
+        let guard = pulsekit::init(Options {
+            attach_stacktrace,
+            ..options.clone()
+        });
+        let error = CheckoutError(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "gateway timed out",
+        ));
         let (median, p99, mean) = summarize(time_calls(ERROR_CAPTURES, |_| {
             pulsekit::capture_error(&error);
         }));
-        let label = if attach_stacktrace { "capture_error (with frames):" } else { "capture_error (no frames):  " };
+        let label = if attach_stacktrace {
+            "capture_error (with frames):"
+        } else {
+            "capture_error (no frames):  "
+        };
         println!("{label}  median {median:.2} µs, p99 {p99:.2} µs, mean {mean:.2} µs ({ERROR_CAPTURES} calls)");
         assert!(guard.flush(Duration::from_secs(60)));
     }
@@ -139,7 +156,15 @@ fn to_live_server(dsn: String) {
 }
 
 fn main() {
-    println!("pulsekit {} benchmark ({} build)", env!("CARGO_PKG_VERSION"), if cfg!(debug_assertions) { "debug" } else { "release" });
+    println!(
+        "pulsekit {} benchmark ({} build)",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
     in_calling_thread();
     match std::env::var("PULSEKIT_DSN") {
         Ok(dsn) => to_live_server(dsn),

@@ -47,7 +47,10 @@ impl Error for CheckoutError {
 
 fn charge_card(order_id: u32, amount_cents: u64) -> Result<(), CheckoutError> {
     if amount_cents > 10_000 {
-        return Err(CheckoutError { order_id, cause: GatewayTimeout { seconds: 30 } });
+        return Err(CheckoutError {
+            order_id,
+            cause: GatewayTimeout { seconds: 30 },
+        });
     }
     Ok(())
 }
@@ -56,7 +59,10 @@ fn handle_order(order_id: u32, amount_cents: u64) {
     pulsekit::with_scope(|scope| {
         // Only this order's events carry these: other threads have scopes of their own.
         scope.set_tag("order_id", order_id);
-        scope.set_user(Some(User { id: Some(format!("customer-{order_id}")), ..Default::default() }));
+        scope.set_user(Some(User {
+            id: Some(format!("customer-{order_id}")),
+            ..Default::default()
+        }));
         match charge_card(order_id, amount_cents) {
             Ok(()) => {
                 pulsekit::capture(Event {
@@ -92,5 +98,8 @@ fn main() {
     }
 
     let is_sent = guard.flush(std::time::Duration::from_secs(5));
-    println!("events sent: {is_sent}; dropped: {:?}", guard.dropped_events());
+    println!(
+        "events sent: {is_sent}; dropped: {:?}",
+        guard.dropped_events()
+    );
 }

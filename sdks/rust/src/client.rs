@@ -74,7 +74,9 @@ impl Client {
         let id = *event.id.get_or_insert_with(EventId::new);
         event.timestamp.get_or_insert_with(SystemTime::now);
         if event.environment.is_none() {
-            event.environment.clone_from(&self.config.options.environment);
+            event
+                .environment
+                .clone_from(&self.config.options.environment);
         }
         if event.release.is_none() {
             event.release.clone_from(&self.config.options.release);
@@ -85,7 +87,11 @@ impl Client {
     }
 
     /// Captures `error` and its `source()` chain as one error event.
-    pub(crate) fn capture_error<E: AsError + ?Sized>(&self, error: &E, level: Level) -> Option<EventId> {
+    pub(crate) fn capture_error<E: AsError + ?Sized>(
+        &self,
+        error: &E,
+        level: Level,
+    ) -> Option<EventId> {
         let (exception, own_frames) =
             exception_from_error(error.as_error(), error.static_type_name(), &self.rules);
         let stacktrace = own_frames.or_else(|| {

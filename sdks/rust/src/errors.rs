@@ -263,6 +263,9 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(short_type_name(path), expected, "{path}");
         }
-        assert_eq!(module_of("shop::billing::CheckoutError").as_deref(), Some("shop::billing"));
+        assert_eq!(
+            module_of("shop::billing::CheckoutError").as_deref(),
+            Some("shop::billing")
+        );
     }
 }

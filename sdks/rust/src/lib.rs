@@ -183,5 +183,7 @@ pub fn close(timeout: Duration) -> bool {
 /// `before_send_error`, `queue_full`, `queue_bytes`, `rejected`, `unauthorized`,
 /// `retries_exhausted`, `shutdown`, `closed`.
 pub fn dropped_events() -> BTreeMap<String, u64> {
-    client::current().map(|client| client.dropped()).unwrap_or_default()
+    client::current()
+        .map(|client| client.dropped())
+        .unwrap_or_default()
 }

@@ -210,7 +210,12 @@ impl Dsn {
         let (scheme, rest) = dsn
             .split_once("://")
             .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
-            .ok_or_else(|| invalid("dsn", format!("must start with http:// or https://, {example}")))?;
+            .ok_or_else(|| {
+                invalid(
+                    "dsn",
+                    format!("must start with http:// or https://, {example}"),
+                )
+            })?;
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (key, host) = authority
             .rsplit_once('@')
@@ -268,11 +273,23 @@ impl Config {
             ));
         }
         options.endpoint = endpoint;
-        if options.api_key.is_empty() || options.api_key.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(invalid("api_key", "must be a non-empty key without spaces, e.g. pk_…"));
+        if options.api_key.is_empty() || options.api_key.chars().any(|c| c.is_control() || c == ' ')
+        {
+            return Err(invalid(
+                "api_key",
+                "must be a non-empty key without spaces, e.g. pk_…",
+            ));
         }
-        check_text("environment", options.environment.as_deref(), MAX_ENVIRONMENT_CHARS)?;
-        if options.environment.as_deref().is_some_and(|e| e.contains('/')) {
+        check_text(
+            "environment",
+            options.environment.as_deref(),
+            MAX_ENVIRONMENT_CHARS,
+        )?;
+        if options
+            .environment
+            .as_deref()
+            .is_some_and(|e| e.contains('/'))
+        {
             return Err(invalid("environment", "must not contain \"/\""));
         }
         check_text("release", options.release.as_deref(), MAX_RELEASE_CHARS)?;
@@ -284,7 +301,12 @@ impl Config {
         }
         check_count("max_queue_size", options.max_queue_size, 1, 10_000_000)?;
         check_count("max_queue_bytes", options.max_queue_bytes, 1024, usize::MAX)?;
-        check_count("max_batch_size", options.max_batch_size, 1, MAX_BATCH_EVENTS)?;
+        check_count(
+            "max_batch_size",
+            options.max_batch_size,
+            1,
+            MAX_BATCH_EVENTS,
+        )?;
         check_count("max_retries", options.max_retries as usize, 0, 100)?;
         if options.timeout.is_zero() {
             return Err(invalid("timeout", "must be longer than zero"));
@@ -303,7 +325,10 @@ impl Config {
 fn resolve_endpoint(mut options: Options) -> Result<Options, ConfigError> {
     let has_explicit = !options.endpoint.is_empty() || !options.api_key.is_empty();
     if options.dsn.is_some() && has_explicit {
-        return Err(invalid("dsn", "give either dsn or endpoint + api_key, not both"));
+        return Err(invalid(
+            "dsn",
+            "give either dsn or endpoint + api_key, not both",
+        ));
     }
     if options.dsn.is_none() && !has_explicit {
         if let Some(dsn) = std::env::var("PULSEKIT_DSN").ok().filter(|v| !v.is_empty()) {
@@ -327,9 +352,17 @@ fn resolve_endpoint(mut options: Options) -> Result<Options, ConfigError> {
     Ok(options)
 }
 
-fn check_text(option: &'static str, value: Option<&str>, max_chars: usize) -> Result<(), ConfigError> {
+fn check_text(
+    option: &'static str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> Result<(), ConfigError> {
     match value {
-        Some(text) if text.is_empty() || text.chars().count() > max_chars || text.chars().any(char::is_control) => {
+        Some(text)
+            if text.is_empty()
+                || text.chars().count() > max_chars
+                || text.chars().any(char::is_control) =>
+        {
             Err(invalid(
                 option,
                 format!("must be 1–{max_chars} characters without control characters"),
@@ -339,11 +372,19 @@ fn check_text(option: &'static str, value: Option<&str>, max_chars: usize) -> Re
     }
 }
 
-fn check_count(option: &'static str, value: usize, low: usize, high: usize) -> Result<(), ConfigError> {
+fn check_count(
+    option: &'static str,
+    value: usize,
+    low: usize,
+    high: usize,
+) -> Result<(), ConfigError> {
     if (low..=high).contains(&value) {
         Ok(())
     } else {
-        Err(invalid(option, format!("must be between {low} and {high}, got {value}")))
+        Err(invalid(
+            option,
+            format!("must be between {low} and {high}, got {value}"),
+        ))
     }
 }
 
@@ -354,13 +395,35 @@ mod tests {
     #[test]
     fn a_dsn_gives_the_endpoint_without_key_and_project() {
         let cases = [
-            ("http://pk_abc@127.0.0.1:4000/3", "http://127.0.0.1:4000", "pk_abc", "3"),
-            ("https://pk_abc@example.com/tracker/12/", "https://example.com/tracker", "pk_abc", "12"),
-            ("http://pk_abc:secret@[::1]:4000/1", "http://[::1]:4000", "pk_abc", "1"),
+            (
+                "http://pk_abc@127.0.0.1:4000/3",
+                "http://127.0.0.1:4000",
+                "pk_abc",
+                "3",
+            ),
+            (
+                "https://pk_abc@example.com/tracker/12/",
+                "https://example.com/tracker",
+                "pk_abc",
+                "12",
+            ),
+            (
+                "http://pk_abc:secret@[::1]:4000/1",
+                "http://[::1]:4000",
+                "pk_abc",
+                "1",
+            ),
         ];
         for (dsn, endpoint, key, project) in cases {
             let parsed = Dsn::parse(dsn).unwrap();
-            assert_eq!((parsed.endpoint.as_str(), parsed.api_key.as_str(), parsed.project.as_str()), (endpoint, key, project));
+            assert_eq!(
+                (
+                    parsed.endpoint.as_str(),
+                    parsed.api_key.as_str(),
+                    parsed.project.as_str()
+                ),
+                (endpoint, key, project)
+            );
         }
     }
 
@@ -375,13 +438,55 @@ mod tests {
             (Options::from("ftp://pk@h/1"), "dsn"),
             (Options::from("http://127.0.0.1:4000/1"), "dsn"),
             (Options::from("http://pk@127.0.0.1:4000/abc"), "dsn"),
-            (Options { sample_rate: 1.5, ..base() }, "sample_rate"),
-            (Options { environment: Some("a/b".into()), ..base() }, "environment"),
-            (Options { release: Some(String::new()), ..base() }, "release"),
-            (Options { max_batch_size: 5000, ..base() }, "max_batch_size"),
-            (Options { endpoint: "127.0.0.1:4000".into(), ..base() }, "endpoint"),
-            (Options { api_key: "pk x".into(), ..base() }, "api_key"),
-            (Options { dsn: Some("http://pk@h:1/1".into()), ..base() }, "dsn"),
+            (
+                Options {
+                    sample_rate: 1.5,
+                    ..base()
+                },
+                "sample_rate",
+            ),
+            (
+                Options {
+                    environment: Some("a/b".into()),
+                    ..base()
+                },
+                "environment",
+            ),
+            (
+                Options {
+                    release: Some(String::new()),
+                    ..base()
+                },
+                "release",
+            ),
+            (
+                Options {
+                    max_batch_size: 5000,
+                    ..base()
+                },
+                "max_batch_size",
+            ),
+            (
+                Options {
+                    endpoint: "127.0.0.1:4000".into(),
+                    ..base()
+                },
+                "endpoint",
+            ),
+            (
+                Options {
+                    api_key: "pk x".into(),
+                    ..base()
+                },
+                "api_key",
+            ),
+            (
+                Options {
+                    dsn: Some("http://pk@h:1/1".into()),
+                    ..base()
+                },
+                "dsn",
+            ),
         ];
         for (options, option) in cases {
             let error = Config::new(options).err().expect(option);

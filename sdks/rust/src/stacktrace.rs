@@ -51,7 +51,9 @@ impl InAppRules {
         if self.include.iter().any(|name| name == crate_name) {
             return true;
         }
-        if RUNTIME_CRATES.contains(&crate_name) || self.exclude.iter().any(|name| name == crate_name) {
+        if RUNTIME_CRATES.contains(&crate_name)
+            || self.exclude.iter().any(|name| name == crate_name)
+        {
             return false;
         }
         // Dependencies compile from the cargo registry or git checkouts, std from /rustc/….
@@ -116,7 +118,15 @@ pub(crate) fn frames_from_text(text: &str, trim: Trim, rules: &InAppRules) -> Ve
 fn is_capture_machinery(symbol: &str) -> bool {
     matches!(
         crate_of(symbol),
-        Some("pulsekit" | "std" | "core" | "alloc" | "tracing" | "tracing_core" | "tracing_subscriber")
+        Some(
+            "pulsekit"
+                | "std"
+                | "core"
+                | "alloc"
+                | "tracing"
+                | "tracing_core"
+                | "tracing_subscriber"
+        )
     )
 }
 
@@ -153,7 +163,9 @@ fn to_frame(symbol: &str, location: Option<&str>, rules: &InAppRules) -> Frame {
         function: Some(function),
         module,
         filename: file.map(|path| path.strip_prefix("./").unwrap_or(path).to_string()),
-        abs_path: file.filter(|path| path.starts_with('/')).map(str::to_string),
+        abs_path: file
+            .filter(|path| path.starts_with('/'))
+            .map(str::to_string),
         lineno,
         colno,
         in_app,
@@ -166,10 +178,18 @@ fn split_location(location: &str) -> (Option<&str>, Option<u32>, Option<u32>) {
     let last = parts.next();
     let middle = parts.next();
     let first = parts.next();
-    match (first, middle.and_then(|m| m.parse().ok()), last.and_then(|l| l.parse().ok())) {
+    match (
+        first,
+        middle.and_then(|m| m.parse().ok()),
+        last.and_then(|l| l.parse().ok()),
+    ) {
         (Some(file), Some(line), Some(col)) => (Some(file), Some(line), Some(col)),
         _ => match last.and_then(|l| l.parse().ok()) {
-            Some(line) => (location.rsplit_once(':').map(|(file, _)| file), Some(line), None),
+            Some(line) => (
+                location.rsplit_once(':').map(|(file, _)| file),
+                Some(line),
+                None,
+            ),
             None => (Some(location), None, None),
         },
     }
@@ -310,7 +330,11 @@ mod tests {
         assert_eq!(failing.filename.as_deref(), Some("src/billing.rs"));
         assert_eq!((failing.lineno, failing.colno), (Some(13), Some(7)));
         assert_eq!(frames[3].module.as_deref(), Some("core::option::Option<T>"));
-        assert!(frames[0].abs_path.as_deref().unwrap().starts_with("/root/.cargo/registry/"));
+        assert!(frames[0]
+            .abs_path
+            .as_deref()
+            .unwrap()
+            .starts_with("/root/.cargo/registry/"));
     }
 
     #[test]
@@ -351,9 +375,16 @@ mod tests {
         ];
         for (symbol, module, function) in cases {
             let (got_module, got_function) = split_symbol(symbol);
-            assert_eq!((got_module.as_deref(), got_function.as_str()), (module, function), "{symbol}");
+            assert_eq!(
+                (got_module.as_deref(), got_function.as_str()),
+                (module, function),
+                "{symbol}"
+            );
         }
-        assert_eq!(crate_of("<shop::Cart as core::ops::Drop>::drop"), Some("shop"));
+        assert_eq!(
+            crate_of("<shop::Cart as core::ops::Drop>::drop"),
+            Some("shop")
+        );
         assert_eq!(crate_of("_start"), None);
     }
 }

@@ -76,7 +76,9 @@ impl<S: Subscriber> Layer<S> for TracingLayer {
         if let (Some(file), Some(line)) = (metadata.file(), metadata.line()) {
             tracing_info.insert("location".into(), format!("{file}:{line}").into());
         }
-        fields.metadata.insert("tracing".into(), Value::Object(tracing_info));
+        fields
+            .metadata
+            .insert("tracing".into(), Value::Object(tracing_info));
         let (exception, stacktrace) = match fields.error {
             Some((exception, frames)) => {
                 let trace = frames.or_else(|| client.call_site_trace());

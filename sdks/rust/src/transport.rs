@@ -168,9 +168,7 @@ impl Transport for UreqTransport {
 }
 
 /// The transport used when `Options::transport` is unset.
-pub(crate) fn default_transport(
-    timeout: Duration,
-) -> Result<Box<dyn Transport>, TransportError> {
+pub(crate) fn default_transport(timeout: Duration) -> Result<Box<dyn Transport>, TransportError> {
     let _ = timeout;
     #[cfg(feature = "reqwest")]
     {

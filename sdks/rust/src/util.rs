@@ -207,7 +207,10 @@ mod tests {
             (1_795_071_600_000, "2026-11-19T07:00:00.000Z"),
         ];
         for (millis, expected) in cases {
-            assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_millis(millis)), expected);
+            assert_eq!(
+                rfc3339(UNIX_EPOCH + Duration::from_millis(millis)),
+                expected
+            );
         }
     }
 
@@ -217,7 +220,10 @@ mod tests {
         let cases = [
             ("1", Some(Duration::from_secs(1))),
             (" 2.5 ", Some(Duration::from_millis(2500))),
-            ("Thu, 19 Nov 2026 07:00:30 GMT", Some(Duration::from_secs(30))),
+            (
+                "Thu, 19 Nov 2026 07:00:30 GMT",
+                Some(Duration::from_secs(30)),
+            ),
             ("Thu, 19 Nov 2026 06:00:00 GMT", Some(Duration::ZERO)),
             ("-1", None),
             ("soon", None),

@@ -101,11 +101,11 @@ pub(crate) fn encode_event(event: &Event) -> Vec<u8> {
         message: non_empty(&event.message).map(|m| truncate(m, MAX_MESSAGE_CHARS)),
         exception: event.exception.as_ref().map(|e| wire_exception(e, true)),
         stacktrace: event.stacktrace.as_ref().and_then(wire_stacktrace),
-        environment: event
-            .environment
-            .as_deref()
-            .and_then(non_empty)
-            .map(|e| clean_text(&e.replace('/', "-"), MAX_ENVIRONMENT_CHARS).into_owned().into()),
+        environment: event.environment.as_deref().and_then(non_empty).map(|e| {
+            clean_text(&e.replace('/', "-"), MAX_ENVIRONMENT_CHARS)
+                .into_owned()
+                .into()
+        }),
         release: event
             .release
             .as_deref()
@@ -154,12 +154,20 @@ fn estimate_exception(exception: &Exception) -> usize {
         + exception.value.len()
         + exception.module.as_ref().map_or(0, String::len)
         + exception.stacktrace.as_ref().map_or(0, estimate_stacktrace)
-        + exception.chain.iter().map(estimate_exception).sum::<usize>()
+        + exception
+            .chain
+            .iter()
+            .map(estimate_exception)
+            .sum::<usize>()
 }
 
 fn estimate_stacktrace(stacktrace: &Stacktrace) -> usize {
     // An unresolved backtrace typically becomes 20–40 frames of ~150 bytes.
-    let pending = if stacktrace.pending.is_some() { 6000 } else { 0 };
+    let pending = if stacktrace.pending.is_some() {
+        6000
+    } else {
+        0
+    };
     pending
         + stacktrace
             .frames
@@ -238,7 +246,10 @@ fn wire_stacktrace(stacktrace: &Stacktrace) -> Option<WireStacktrace<'_>> {
 
 fn wire_frame(frame: &Frame) -> WireFrame<'_> {
     fn text(value: &Option<String>, max: usize) -> Option<Cow<'_, str>> {
-        value.as_deref().and_then(non_empty).map(|v| truncate(v, max))
+        value
+            .as_deref()
+            .and_then(non_empty)
+            .map(|v| truncate(v, max))
     }
     WireFrame {
         function: text(&frame.function, 256),
@@ -296,7 +307,7 @@ fn clean_metadata(metadata: &Value) -> Option<Cow<'_, Value>> {
 /// Nesting depth of containers below `value` (a scalar is 0, `{}` is 0, `{"a": {}}` is 1).
 fn depth(value: &Value) -> usize {
     match value {
-        Value::Array(items) => items.iter().map(|v| container_depth(v)).max().unwrap_or(0),
+        Value::Array(items) => items.iter().map(container_depth).max().unwrap_or(0),
         Value::Object(map) => map.values().map(container_depth).max().unwrap_or(0),
         _ => 0,
     }
@@ -315,7 +326,9 @@ fn clip_depth(value: &Value, level: usize) -> Value {
         Value::Array(_) | Value::Object(_) if level > MAX_CONTAINER_DEPTH => {
             Value::String(value.to_string())
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| clip_depth(v, level + 1)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| clip_depth(v, level + 1)).collect())
+        }
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| (k.clone(), clip_depth(v, level + 1)))
@@ -343,7 +356,11 @@ fn clean_name(name: &str, max_chars: usize) -> Cow<'_, str> {
     if name.chars().all(is_allowed) {
         name
     } else {
-        Cow::Owned(name.chars().map(|c| if is_allowed(c) { c } else { '_' }).collect())
+        Cow::Owned(
+            name.chars()
+                .map(|c| if is_allowed(c) { c } else { '_' })
+                .collect(),
+        )
     }
 }
 
@@ -351,7 +368,11 @@ fn clean_name(name: &str, max_chars: usize) -> Cow<'_, str> {
 fn clean_text(text: &str, max_chars: usize) -> Cow<'_, str> {
     let text = truncate(text, max_chars);
     if text.chars().any(char::is_control) {
-        Cow::Owned(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+        Cow::Owned(
+            text.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect(),
+        )
     } else {
         text
     }
@@ -381,7 +402,12 @@ mod tests {
             };
             let wire = encoded(&event);
             assert_eq!(wire["type"], expected_type);
-            let mut keys: Vec<&str> = wire.as_object().unwrap().keys().map(String::as_str).collect();
+            let mut keys: Vec<&str> = wire
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
             keys.sort_unstable();
             let mut expected = vec!["id", "level", "timestamp", "type"];
             if has_exception {
@@ -409,6 +435,12 @@ mod tests {
         assert_eq!(wire["tags"], json!({"bad_key": "line break"}));
         assert_eq!(wire["environment"], "eu-west");
         assert!(depth(&wire["metadata"]) <= MAX_CONTAINER_DEPTH);
-        assert_eq!(encoded(&Event { metadata: json!(3), ..Default::default() })["metadata"], json!({"value": 3}));
+        assert_eq!(
+            encoded(&Event {
+                metadata: json!(3),
+                ..Default::default()
+            })["metadata"],
+            json!({"value": 3})
+        );
     }
 }

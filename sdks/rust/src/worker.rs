@@ -94,7 +94,9 @@ impl Worker {
                 *lock(&worker.thread) = Some(handle);
             }
             Err(error) => {
-                report(format_args!("could not start the worker thread ({error}); events are dropped"));
+                report(format_args!(
+                    "could not start the worker thread ({error}); events are dropped"
+                ));
                 lock(&worker.state).closing = true;
             }
         }
@@ -177,7 +179,9 @@ impl Worker {
     }
 
     fn thread_finished(&self) -> bool {
-        lock(&self.thread).as_ref().is_none_or(JoinHandle::is_finished)
+        lock(&self.thread)
+            .as_ref()
+            .is_none_or(JoinHandle::is_finished)
     }
 
     /// Flushes for up to `timeout`, then stops the worker; what is still queued is dropped and counted.
@@ -218,7 +222,9 @@ impl Worker {
             None => match default_transport(self.config.options.timeout) {
                 Ok(transport) => Arc::from(transport),
                 Err(error) => {
-                    report(format_args!("could not create the HTTP client ({error}); events are dropped"));
+                    report(format_args!(
+                        "could not create the HTTP client ({error}); events are dropped"
+                    ));
                     let mut state = self.state();
                     state.closing = true;
                     let left = state.pending.len() as u64;
@@ -236,7 +242,9 @@ impl Worker {
         while let Some(batch) = self.next_batch() {
             let count = batch.len() as u64;
             // Nothing may escape the worker: a bug here must cost this batch, not the thread.
-            let outcome = catch_unwind(AssertUnwindSafe(|| self.deliver(batch, &*transport, &rules)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                self.deliver(batch, &*transport, &rules)
+            }));
             let mut state = self.state();
             if outcome.is_err() {
                 count_drop(&mut state, "internal_error", count);
@@ -255,10 +263,16 @@ impl Worker {
             if state.closing {
                 return None;
             }
-            state = self.wake_worker.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self
+                .wake_worker
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
         }
         let fill_until = Instant::now() + options.batch_interval;
-        while state.pending.len() < options.max_batch_size && state.flush_waiters == 0 && !state.closing {
+        while state.pending.len() < options.max_batch_size
+            && state.flush_waiters == 0
+            && !state.closing
+        {
             let now = Instant::now();
             if now >= fill_until {
                 break;
@@ -330,7 +344,10 @@ impl Worker {
                 ("Content-Type", "application/json".into()),
                 ("Content-Encoding", "gzip".into()),
                 ("X-PulseKit-Key", options.api_key.clone()),
-                ("User-Agent", concat!("pulsekit-rust/", env!("CARGO_PKG_VERSION")).into()),
+                (
+                    "User-Agent",
+                    concat!("pulsekit-rust/", env!("CARGO_PKG_VERSION")).into(),
+                ),
             ],
             body: gzip(body),
             timeout: options.timeout,
@@ -358,7 +375,10 @@ impl Worker {
                 }
             };
             if attempt >= options.max_retries {
-                report(format_args!("gave up sending a batch after {} retries", attempt));
+                report(format_args!(
+                    "gave up sending a batch after {} retries",
+                    attempt
+                ));
                 return Err("retries_exhausted");
             }
             attempt += 1;
@@ -489,9 +509,19 @@ fn error_detail(body: &[u8]) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     match parsed.as_ref().and_then(|v| v.get("error")) {
         Some(error) => {
-            let text = |key: &str| error.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let text = |key: &str| {
+                error
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
             let field = text("field");
-            let field = if field.is_empty() { String::new() } else { format!(" (field {field})") };
+            let field = if field.is_empty() {
+                String::new()
+            } else {
+                format!(" (field {field})")
+            };
             format!("{}: {}{field}", text("code"), text("message"))
         }
         None => String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
@@ -504,17 +534,34 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_a_ceiling() {
-        for (attempt, low, high) in [(0, 250, 500), (1, 500, 1000), (3, 2000, 4000), (20, 15_000, 30_000)] {
+        for (attempt, low, high) in [
+            (0, 250, 500),
+            (1, 500, 1000),
+            (3, 2000, 4000),
+            (20, 15_000, 30_000),
+        ] {
             let delay = backoff(attempt).as_millis();
-            assert!((low..=high).contains(&delay), "attempt {attempt}: {delay} ms");
+            assert!(
+                (low..=high).contains(&delay),
+                "attempt {attempt}: {delay} ms"
+            );
         }
     }
 
     #[test]
     fn large_batches_are_split_into_bodies_under_the_limit() {
         let event = vec![b'x'; 1_000_000];
-        let bodies = batch_bodies(&[event.clone(), event.clone(), event.clone(), event.clone(), event.clone()]);
-        assert_eq!(bodies.iter().map(|(count, _)| *count).collect::<Vec<_>>(), [4, 1]);
+        let bodies = batch_bodies(&[
+            event.clone(),
+            event.clone(),
+            event.clone(),
+            event.clone(),
+            event.clone(),
+        ]);
+        assert_eq!(
+            bodies.iter().map(|(count, _)| *count).collect::<Vec<_>>(),
+            [4, 1]
+        );
         assert!(bodies.iter().all(|(_, body)| body.len() <= MAX_BODY_BYTES));
         assert!(bodies[1].1.starts_with(b"{\"events\":[x"));
     }

@@ -87,17 +87,29 @@ impl Error for CheckoutError {
 
 #[inline(never)]
 fn call_gateway() -> GatewayTimeout {
-    GatewayTimeout { created_at: Backtrace::force_capture() }
+    GatewayTimeout {
+        created_at: Backtrace::force_capture(),
+    }
 }
 
 #[inline(never)]
 fn read_config() -> Result<String, StartupError> {
     let path = "/nonexistent/pulsekit.toml";
-    std::fs::read_to_string(path).map_err(|source| StartupError::Config(ReadConfigError { path: path.into(), source }))
+    std::fs::read_to_string(path).map_err(|source| {
+        StartupError::Config(ReadConfigError {
+            path: path.into(),
+            source,
+        })
+    })
 }
 
 fn chain_types(event: &Value) -> Vec<&str> {
-    event["exception"]["chain"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect()
+    event["exception"]["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect()
 }
 
 fn functions(stacktrace: &Value) -> Vec<(&str, bool)> {
@@ -105,7 +117,12 @@ fn functions(stacktrace: &Value) -> Vec<(&str, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["function"].as_str().unwrap(), f["in_app"].as_bool().unwrap()))
+        .map(|f| {
+            (
+                f["function"].as_str().unwrap(),
+                f["in_app"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -127,8 +144,14 @@ fn the_source_chain_is_reported_direct_cause_first_with_type_names() {
     assert_eq!(event["exception"]["module"], "errors");
     // A cause is named by what its derived Debug prints; std's io::Error is known by name.
     assert_eq!(chain_types(event), ["ReadConfigError", "io::Error"]);
-    assert_eq!(event["exception"]["chain"][0]["value"], "cannot read /nonexistent/pulsekit.toml");
-    assert!(event["exception"]["chain"][1]["value"].as_str().unwrap().contains("No such file"));
+    assert_eq!(
+        event["exception"]["chain"][0]["value"],
+        "cannot read /nonexistent/pulsekit.toml"
+    );
+    assert!(event["exception"]["chain"][1]["value"]
+        .as_str()
+        .unwrap()
+        .contains("No such file"));
 }
 
 #[test]
@@ -145,7 +168,11 @@ fn without_a_backtrace_of_its_own_the_error_gets_the_frames_of_the_capture_call(
     assert_eq!(event["exception"]["type"], "ParseIntError");
     let frames = functions(&event["stacktrace"]);
     assert_eq!(frames.last(), Some(&("capture_at_the_call_site", true)));
-    assert!(event["stacktrace"]["frames"].as_array().unwrap().iter().all(|f| !f["module"].as_str().unwrap_or("").starts_with("pulsekit")));
+    assert!(event["stacktrace"]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !f["module"].as_str().unwrap_or("").starts_with("pulsekit")));
 }
 
 #[inline(never)]
@@ -170,8 +197,16 @@ fn a_registered_error_type_reports_its_name_and_where_it_was_created() {
     assert_eq!(cause["type"], "GatewayTimeout");
     let frames = functions(&cause["stacktrace"]);
     assert_eq!(frames.last(), Some(&("call_gateway", true)));
-    assert!(frames.contains(&("a_registered_error_type_reports_its_name_and_where_it_was_created", true)));
-    let frame = cause["stacktrace"]["frames"].as_array().unwrap().last().unwrap().clone();
+    assert!(frames.contains(&(
+        "a_registered_error_type_reports_its_name_and_where_it_was_created",
+        true
+    )));
+    let frame = cause["stacktrace"]["frames"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(frame["filename"], "tests/errors.rs");
     assert!(frame["lineno"].as_u64().unwrap() > 0);
 }

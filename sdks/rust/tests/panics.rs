@@ -49,7 +49,11 @@ fn a_panic_is_reported_with_message_location_and_frames_then_the_previous_hook_r
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "the child's test panicked");
     // The default hook (the previous one) still printed the panic.
-    assert!(stderr.contains("panicked at tests/panics.rs:") && stderr.contains("order 1234 has no lines"), "{stderr}");
+    assert!(
+        stderr.contains("panicked at tests/panics.rs:")
+            && stderr.contains("order 1234 has no lines"),
+        "{stderr}"
+    );
 
     let events = server.events();
     assert_eq!(events.len(), 1, "the hook flushed before the process ended");
@@ -62,7 +66,10 @@ fn a_panic_is_reported_with_message_location_and_frames_then_the_previous_hook_r
     assert_eq!(event["tags"]["job"], "invoices");
     let location = event["metadata"]["panic"]["location"].as_str().unwrap();
     assert!(location.starts_with("tests/panics.rs:"), "{location}");
-    assert!(event["metadata"]["panic"]["thread"].as_str().unwrap().starts_with("a_panic_is_reported"));
+    assert!(event["metadata"]["panic"]["thread"]
+        .as_str()
+        .unwrap()
+        .starts_with("a_panic_is_reported"));
 
     let frames = event["stacktrace"]["frames"].as_array().unwrap();
     let failing = frames.last().unwrap();
@@ -70,13 +77,32 @@ fn a_panic_is_reported_with_message_location_and_frames_then_the_previous_hook_r
     assert_eq!(failing["module"], "panics");
     assert_eq!(failing["in_app"], true);
     assert_eq!(failing["filename"], "tests/panics.rs");
-    assert_eq!(format!("tests/panics.rs:{}", failing["lineno"]), location.rsplit_once(':').unwrap().0);
+    assert_eq!(
+        format!("tests/panics.rs:{}", failing["lineno"]),
+        location.rsplit_once(':').unwrap().0
+    );
     let in_app = |function: &str| -> Vec<bool> {
-        frames.iter().filter(|f| f["function"] == function).map(|f| f["in_app"].as_bool().unwrap()).collect()
+        frames
+            .iter()
+            .filter(|f| f["function"] == function)
+            .map(|f| f["in_app"].as_bool().unwrap())
+            .collect()
     };
     assert_eq!(in_app("run_child"), [true]);
     // std and core are not the application (frames below the runtime's entry point are cut).
-    let runtime: Vec<&Value> = frames.iter().filter(|f| f["module"].as_str().is_some_and(|m| m.starts_with("core::"))).collect();
+    let runtime: Vec<&Value> = frames
+        .iter()
+        .filter(|f| {
+            f["module"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("core::"))
+        })
+        .collect();
     assert!(!runtime.is_empty() && runtime.iter().all(|f| f["in_app"] == false));
-    assert!(frames.iter().all(|f| !f["module"].as_str().unwrap_or("").contains("panicking")), "the panic runtime is trimmed");
+    assert!(
+        frames
+            .iter()
+            .all(|f| !f["module"].as_str().unwrap_or("").contains("panicking")),
+        "the panic runtime is trimmed"
+    );
 }

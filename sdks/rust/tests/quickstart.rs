@@ -48,22 +48,47 @@ impl Drop for LiveServer {
 
 impl LiveServer {
     fn start() -> LiveServer {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-        let data_dir = std::env::temp_dir().join(format!("pulsekit-rust-quickstart-{}-{nanos}", std::process::id()));
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let data_dir = std::env::temp_dir().join(format!(
+            "pulsekit-rust-quickstart-{}-{nanos}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&data_dir).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let log = std::fs::File::create(data_dir.join("server.log")).unwrap();
         let process = Command::new(server_cli())
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--data-dir"])
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--data-dir",
+            ])
             .arg(&data_dir)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
-        let server = LiveServer { url: format!("http://127.0.0.1:{port}"), data_dir, process };
+        let server = LiveServer {
+            url: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            process,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while get(&server.url, "/api/v1/health", None).map(|(status, _)| status) != Some(200) {
-            assert!(Instant::now() < deadline, "the server did not start: {}", server.log());
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start: {}",
+                server.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         server
@@ -82,30 +107,55 @@ impl LiveServer {
             .env("PULSEKIT_BASE_URL", &self.url)
             .output()
             .unwrap();
-        assert!(output.status.success(), "pulsekit {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "pulsekit {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
     /// (DSN, key) of a new project's key with ingest and read.
     fn new_project(&self, name: &str) -> (String, String) {
         let project = self.cli(&["project", "create", name]);
-        let key = self.cli(&["key", "create", "--project", project["slug"].as_str().unwrap(), "--permissions", "ingest,read"]);
-        (key["dsn"].as_str().unwrap().to_string(), key["key"].as_str().unwrap().to_string())
+        let key = self.cli(&[
+            "key",
+            "create",
+            "--project",
+            project["slug"].as_str().unwrap(),
+            "--permissions",
+            "ingest,read",
+        ]);
+        (
+            key["dsn"].as_str().unwrap().to_string(),
+            key["key"].as_str().unwrap().to_string(),
+        )
     }
 
     fn events(&self, key: &str) -> Vec<Value> {
         let (status, body) = get(&self.url, "/api/v1/events?limit=200", Some(key)).unwrap();
         assert_eq!(status, 200, "{body}");
-        serde_json::from_str::<Value>(&body).unwrap()["events"].as_array().unwrap().clone()
+        serde_json::from_str::<Value>(&body).unwrap()["events"]
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
 /// A plain HTTP/1.1 GET: (status, body).
 fn get(base: &str, path: &str, key: Option<&str>) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(base.trim_start_matches("http://")).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let key_header = key.map(|k| format!("X-PulseKit-Key: {k}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{key_header}Connection: close\r\n\r\n").ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let key_header = key
+        .map(|k| format!("X-PulseKit-Key: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{key_header}Connection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
@@ -126,7 +176,9 @@ fn run_program(source: &str, work_dir: &Path) -> std::process::Output {
     // The SDK's lock file: the same dependency versions, already built in the shared target/.
     std::fs::copy(sdk_dir().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     std::fs::write(crate_dir.join("src/main.rs"), source).unwrap();
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| sdk_dir().join("target"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| sdk_dir().join("target"));
     common::cargo()
         .args(["run", "--quiet", "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
@@ -138,7 +190,10 @@ fn run_program(source: &str, work_dir: &Path) -> std::process::Output {
 }
 
 fn by_type<'a>(events: &'a [Value], event_type: &str) -> &'a Value {
-    events.iter().find(|e| e["type"] == event_type).unwrap_or_else(|| panic!("no {event_type} event in {events:#?}"))
+    events
+        .iter()
+        .find(|e| e["type"] == event_type)
+        .unwrap_or_else(|| panic!("no {event_type} event in {events:#?}"))
 }
 
 #[test]
@@ -149,7 +204,11 @@ fn the_quickstart_unchanged_but_for_the_dsn_delivers_its_events_to_a_live_server
     assert_eq!(quickstart.matches("__DSN__").count(), 1);
 
     let output = run_program(&quickstart.replace("__DSN__", &dsn), &server.data_dir);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let events = server.events(&key);
     assert_eq!(events.len(), 3, "{events:#?}");
@@ -166,18 +225,37 @@ fn the_quickstart_unchanged_but_for_the_dsn_delivers_its_events_to_a_live_server
     let frames = error["stacktrace"]["frames"].as_array().unwrap();
     assert_eq!(frames.last().unwrap()["function"], "main");
     assert_eq!(frames.last().unwrap()["in_app"], true);
-    assert!(error["issue_id"].is_number(), "errors are grouped into issues");
-    assert_eq!(by_type(&events, "message")["message"], "Quickstart finished");
+    assert!(
+        error["issue_id"].is_number(),
+        "errors are grouped into issues"
+    );
+    assert_eq!(
+        by_type(&events, "message")["message"],
+        "Quickstart finished"
+    );
 }
 
 #[test]
 fn the_checkout_example_runs_against_a_live_server() {
     let server = LiveServer::start();
     let (dsn, key) = server.new_project("Rust example");
-    let example = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples/checkout");
+    let example = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/checkout");
 
-    let output = Command::new(&example).env("PULSEKIT_DSN", &dsn).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(&example)
+        .env("PULSEKIT_DSN", &dsn)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("events sent: true"));
 
     let events = server.events(&key);
@@ -187,7 +265,11 @@ fn the_checkout_example_runs_against_a_live_server() {
     assert_eq!(failed["user"]["id"], "customer-1002");
     assert_eq!(failed["exception"]["type"], "CheckoutError");
     assert_eq!(failed["exception"]["chain"][0]["type"], "GatewayTimeout");
-    let paid: Vec<&str> = events.iter().filter(|e| e["type"] == "payment.success").map(|e| e["tags"]["order_id"].as_str().unwrap()).collect();
+    let paid: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "payment.success")
+        .map(|e| e["tags"]["order_id"].as_str().unwrap())
+        .collect();
     assert_eq!(paid.len(), 2);
     assert!(paid.contains(&"1001") && paid.contains(&"1003"));
 }

@@ -31,7 +31,10 @@ fn two_threads_in_scopes_at_the_same_time_never_see_each_others_values() {
             thread::spawn(move || {
                 pulsekit::with_scope(|scope| {
                     scope.set_tag("request", name);
-                    scope.set_user(Some(User { id: Some(name.into()), ..Default::default() }));
+                    scope.set_user(Some(User {
+                        id: Some(name.into()),
+                        ..Default::default()
+                    }));
                     scope.set_context("request", json!({"name": name}));
                     // Both scopes are open now: each capture must carry its own thread's values only.
                     both_in_scope.wait();
@@ -50,7 +53,10 @@ fn two_threads_in_scopes_at_the_same_time_never_see_each_others_values() {
     let events = server.events();
     for name in ["a", "b"] {
         let event = event_with_message(&events, &format!("from {name}"));
-        assert_eq!(event["tags"], json!({"service": "billing", "request": name}));
+        assert_eq!(
+            event["tags"],
+            json!({"service": "billing", "request": name})
+        );
         assert_eq!(event["user"], json!({"id": name}));
         assert_eq!(event["metadata"], json!({"request": {"name": name}}));
     }
@@ -84,8 +90,14 @@ fn a_scope_ends_with_its_closure_even_when_the_closure_panics() {
     assert!(pulsekit::flush(FLUSH));
 
     let events = server.events();
-    assert_eq!(event_with_message(&events, "inner")["tags"], json!({"job_id": "7781", "step": "charge"}));
-    assert_eq!(event_with_message(&events, "outer")["tags"], json!({"job_id": "7781"}));
+    assert_eq!(
+        event_with_message(&events, "inner")["tags"],
+        json!({"job_id": "7781", "step": "charge"})
+    );
+    assert_eq!(
+        event_with_message(&events, "outer")["tags"],
+        json!({"job_id": "7781"})
+    );
     assert!(event_with_message(&events, "after").get("tags").is_none());
 }
 
@@ -97,7 +109,10 @@ fn configure_scope_lasts_for_the_thread_and_event_values_win_over_scopes() {
         tags: [("region".to_string(), "eu-west".to_string())].into(),
         ..server.options()
     });
-    pulsekit::set_user(Some(User { id: Some("42".into()), ..Default::default() }));
+    pulsekit::set_user(Some(User {
+        id: Some("42".into()),
+        ..Default::default()
+    }));
     thread::spawn(|| {
         pulsekit::configure_scope(|scope| scope.set_tag("region", "us-east"));
         pulsekit::capture_message("configured thread", Level::Info);
@@ -113,8 +128,20 @@ fn configure_scope_lasts_for_the_thread_and_event_values_win_over_scopes() {
     assert!(pulsekit::flush(FLUSH));
 
     let events = server.events();
-    assert_eq!(event_with_message(&events, "configured thread")["tags"]["region"], "us-east");
-    assert_eq!(event_with_message(&events, "own tag")["tags"]["region"], "ap-south");
-    assert_eq!(event_with_message(&events, "main thread")["tags"]["region"], "eu-west");
-    assert_eq!(event_with_message(&events, "main thread")["user"], json!({"id": "42"}));
+    assert_eq!(
+        event_with_message(&events, "configured thread")["tags"]["region"],
+        "us-east"
+    );
+    assert_eq!(
+        event_with_message(&events, "own tag")["tags"]["region"],
+        "ap-south"
+    );
+    assert_eq!(
+        event_with_message(&events, "main thread")["tags"]["region"],
+        "eu-west"
+    );
+    assert_eq!(
+        event_with_message(&events, "main thread")["user"],
+        json!({"id": "42"})
+    );
 }

@@ -15,24 +15,43 @@ fn sdk_dir() -> PathBuf {
 
 fn vectors() -> Vec<Value> {
     let dir = sdk_dir().join("../conformance/vectors");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
     paths.sort();
-    paths.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect()
+    paths
+        .iter()
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect()
 }
 
 /// `events[*].exception.module` → ["events", "*", "exception", "module"]
 fn tokens(path: &str) -> Vec<String> {
-    path.replace("[*]", ".*").split('.').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    path.replace("[*]", ".*")
+        .split('.')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Calls `action(expected, actual, where)` for every place `path` reaches in `expected`.
-fn visit(expected: &mut Value, actual: &mut Value, path: &[String], at: String, action: &mut dyn FnMut(&mut Value, &mut Value, &str)) {
+fn visit(
+    expected: &mut Value,
+    actual: &mut Value,
+    path: &[String],
+    at: String,
+    action: &mut dyn FnMut(&mut Value, &mut Value, &str),
+) {
     let Some((head, rest)) = path.split_first() else {
         return action(expected, actual, &at);
     };
     if head == "*" {
-        let (Some(expected), Some(actual)) = (expected.as_array_mut(), actual.as_array_mut()) else { return };
+        let (Some(expected), Some(actual)) = (expected.as_array_mut(), actual.as_array_mut())
+        else {
+            return;
+        };
         for (index, (e, a)) in expected.iter_mut().zip(actual.iter_mut()).enumerate() {
             visit(e, a, rest, format!("{at}[{index}]"), action);
         }
@@ -50,7 +69,10 @@ fn remove(expected: &mut Value, actual: &mut Value, path: &str, required: bool) 
     visit(expected, actual, &tokens, String::new(), &mut |e, a, at| {
         let is_expected = e.as_object_mut().and_then(|e| e.remove(&last)).is_some();
         let is_present = a.as_object_mut().and_then(|a| a.remove(&last)).is_some();
-        assert!(!(required && is_expected) || is_present, "{at}.{last} is missing");
+        assert!(
+            !(required && is_expected) || is_present,
+            "{at}.{last} is missing"
+        );
     });
 }
 
@@ -59,7 +81,12 @@ fn tail_matches(expected: &[Value], actual: &[Value]) -> bool {
     if actual.is_empty() || expected.is_empty() {
         return actual.is_empty() == expected.is_empty();
     }
-    let contains = |a: &Value, e: &Value| e.as_object().unwrap().iter().all(|(k, v)| a.get(k) == Some(v));
+    let contains = |a: &Value, e: &Value| {
+        e.as_object()
+            .unwrap()
+            .iter()
+            .all(|(k, v)| a.get(k) == Some(v))
+    };
     if !contains(actual.last().unwrap(), expected.last().unwrap()) {
         return false;
     }
@@ -84,12 +111,21 @@ fn assert_matches(vector: &Value, body: &Value) {
         remove(&mut expected, &mut actual, path.as_str().unwrap(), false);
     }
     for path in vector["tail_match"].as_array().unwrap() {
-        visit(&mut expected, &mut actual, &tokens(path.as_str().unwrap()), String::new(), &mut |e, a, at| {
-            let frames = |v: &Value| v.as_array().cloned().unwrap_or_default();
-            assert!(tail_matches(&frames(e), &frames(a)), "{name}: {at} does not end with {e}:\n{a:#}");
-            *e = Value::Null;
-            *a = Value::Null;
-        });
+        visit(
+            &mut expected,
+            &mut actual,
+            &tokens(path.as_str().unwrap()),
+            String::new(),
+            &mut |e, a, at| {
+                let frames = |v: &Value| v.as_array().cloned().unwrap_or_default();
+                assert!(
+                    tail_matches(&frames(e), &frames(a)),
+                    "{name}: {at} does not end with {e}:\n{a:#}"
+                );
+                *e = Value::Null;
+                *a = Value::Null;
+            },
+        );
     }
     assert_eq!(actual, expected, "{name}");
 }
@@ -103,15 +139,26 @@ fn the_conformance_program_sends_every_vector_as_expected() {
         .current_dir(&sdk)
         .env("PULSEKIT_ENDPOINT", &server.url)
         .env("PULSEKIT_API_KEY", "pk_test_key")
-        .env("PULSEKIT_VECTORS_DIR", Path::new(&sdk).join("../conformance/vectors"))
+        .env(
+            "PULSEKIT_VECTORS_DIR",
+            Path::new(&sdk).join("../conformance/vectors"),
+        )
         .env("PULSEKIT_FLUSH_TIMEOUT_S", "20")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let vectors = vectors();
-    let reports: Vec<Value> = stdout.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let reports: Vec<Value> = stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let requests = server.requests();
     assert_eq!(requests.len(), vectors.len(), "one request per vector");
     for ((vector, report), request) in vectors.iter().zip(&reports).zip(&requests) {
@@ -120,7 +167,10 @@ fn the_conformance_program_sends_every_vector_as_expected() {
         assert_eq!(request.method, expected_request["method"].as_str().unwrap());
         assert_eq!(request.path, expected_request["path"].as_str().unwrap());
         for (header, value) in expected_request["headers"].as_object().unwrap() {
-            assert_eq!(request.headers[&header.to_ascii_lowercase()], value.as_str().unwrap());
+            assert_eq!(
+                request.headers[&header.to_ascii_lowercase()],
+                value.as_str().unwrap()
+            );
         }
         assert_eq!(request.headers["x-pulsekit-key"], "pk_test_key");
         let sent_ids: Vec<Value> = request.events().iter().map(|e| e["id"].clone()).collect();
@@ -131,9 +181,23 @@ fn the_conformance_program_sends_every_vector_as_expected() {
 
 #[test]
 fn tail_matching_follows_the_readme_rules() {
-    let frames = |names: &[&str]| -> Vec<Value> { names.iter().map(|n| serde_json::json!({"function": n, "in_app": true})).collect() };
+    let frames = |names: &[&str]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|n| serde_json::json!({"function": n, "in_app": true}))
+            .collect()
+    };
     let expected = frames(&["charge_card", "call_gateway"]);
-    assert!(tail_matches(&expected, &frames(&["main", "charge_card", "raise", "call_gateway"])));
-    assert!(!tail_matches(&expected, &frames(&["call_gateway", "charge_card"])));
-    assert!(!tail_matches(&expected, &frames(&["charge_card", "call_gateway", "helper"])));
+    assert!(tail_matches(
+        &expected,
+        &frames(&["main", "charge_card", "raise", "call_gateway"])
+    ));
+    assert!(!tail_matches(
+        &expected,
+        &frames(&["call_gateway", "charge_card"])
+    ));
+    assert!(!tail_matches(
+        &expected,
+        &frames(&["charge_card", "call_gateway", "helper"])
+    ));
 }

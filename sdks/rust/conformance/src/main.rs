@@ -105,7 +105,10 @@ fn user(value: &Value) -> Option<User> {
 }
 
 fn level(value: &Value) -> Level {
-    value.as_str().and_then(|name| name.parse().ok()).unwrap_or_default()
+    value
+        .as_str()
+        .and_then(|name| name.parse().ok())
+        .unwrap_or_default()
 }
 
 fn run_calls(calls: &[Value], ids: &mut Vec<Option<String>>) {
@@ -155,7 +158,13 @@ fn run_calls(calls: &[Value], ids: &mut Vec<Option<String>>) {
                         scope.set_context(key.clone(), value.clone());
                     }
                 }
-                run_calls(step["calls"].as_array().map(Vec::as_slice).unwrap_or_default(), ids);
+                run_calls(
+                    step["calls"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                    ids,
+                );
             }),
             other => panic!("unknown call {other:?} in a vector"),
         }
@@ -198,13 +207,26 @@ fn main() -> ExitCode {
         })
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut ids = Vec::new();
-        run_calls(vector["input"]["calls"].as_array().map(Vec::as_slice).unwrap_or_default(), &mut ids);
+        run_calls(
+            vector["input"]["calls"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            &mut ids,
+        );
         let is_flushed = pulsekit::flush(Duration::from_secs_f64(flush_timeout));
         if !is_flushed {
-            eprintln!("{}: flush incomplete; dropped: {:?}", vector["name"], guard.dropped_events());
+            eprintln!(
+                "{}: flush incomplete; dropped: {:?}",
+                vector["name"],
+                guard.dropped_events()
+            );
         }
         drop(guard);
-        println!("{}", json!({"vector": vector["name"], "ids": ids, "flushed": is_flushed}));
+        println!(
+            "{}",
+            json!({"vector": vector["name"], "ids": ids, "flushed": is_flushed})
+        );
         is_complete &= is_flushed;
     }
     if is_complete {

@@ -17,10 +17,18 @@ use serde_json::{json, Value};
 /// the test itself are removed: `ring`'s build script watches CARGO_MANIFEST_DIR, and a changed
 /// value would rebuild half the dependency tree in the shared target/.
 pub fn cargo() -> std::process::Command {
-    let mut command = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut command =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        let set_for_tests = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"];
+        let set_for_tests = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_",
+            "CARGO_TARGET_TMPDIR",
+        ];
         if set_for_tests.iter().any(|prefix| name.starts_with(prefix)) {
             command.env_remove(name.as_ref());
         }
@@ -109,7 +117,9 @@ impl TestServer {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut requests = self.shared.requests.lock().unwrap();
         while requests.len() < count {
-            let left = deadline.checked_duration_since(Instant::now()).expect("requests did not arrive");
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .expect("requests did not arrive");
             requests = self.shared.arrived.wait_timeout(requests, left).unwrap().0;
         }
         requests.clone()
@@ -150,18 +160,26 @@ fn handle(stream: TcpStream, shared: &Shared) {
                 headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
             }
         }
-        let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut raw = vec![0; length];
         if reader.read_exact(&mut raw).is_err() {
             return;
         }
         let mut text = String::new();
         let body = if headers.get("content-encoding").map(String::as_str) == Some("gzip") {
-            GzDecoder::new(&raw[..]).read_to_string(&mut text).map(|_| text)
+            GzDecoder::new(&raw[..])
+                .read_to_string(&mut text)
+                .map(|_| text)
         } else {
             String::from_utf8(raw).map_err(|e| std::io::Error::other(e.to_string()))
         };
-        let body: Value = body.ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+        let body: Value = body
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
         let recorded = Recorded {
             method,
             path,
@@ -175,7 +193,10 @@ fn handle(stream: TcpStream, shared: &Shared) {
             shared.arrived.notify_all();
         }
         let reply = shared.script.lock().unwrap().pop_front();
-        let ids: Vec<Value> = body["events"].as_array().map(|events| events.iter().map(|e| e["id"].clone()).collect()).unwrap_or_default();
+        let ids: Vec<Value> = body["events"]
+            .as_array()
+            .map(|events| events.iter().map(|e| e["id"].clone()).collect())
+            .unwrap_or_default();
         let accepted = json!({ "ids": ids }).to_string();
         let (status, retry_after, answer) = match reply {
             None => (202, None, accepted),
@@ -191,12 +212,19 @@ fn handle(stream: TcpStream, shared: &Shared) {
                 json!({"error": {"code": code, "message": "refused by the test server", "field": null}}).to_string(),
             ),
         };
-        let mut head = format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", answer.len());
+        let mut head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            answer.len()
+        );
         if let Some(seconds) = retry_after {
             head.push_str(&format!("Retry-After: {seconds}\r\n"));
         }
         head.push_str("\r\n");
-        if stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(answer.as_bytes())).is_err() {
+        if stream
+            .write_all(head.as_bytes())
+            .and_then(|_| stream.write_all(answer.as_bytes()))
+            .is_err()
+        {
             return;
         }
     }

@@ -11,7 +11,14 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 URL="http://127.0.0.1:$PORT"
 "$CLI" serve --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+cleanup() {
+  local status=$?
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$DATA"
+  exit "$status"
+}
+trap cleanup EXIT
 python3 - "$URL" <<'PY'
 import sys, time, urllib.request
 deadline = time.time() + 60

@@ -39,7 +39,8 @@ pub(crate) fn on_worker_thread() -> bool {
 }
 
 struct State {
-    pending: VecDeque<(Event, usize)>,
+    // Boxed: the worker moves a batch out under the lock, which should cost pointers, not events.
+    pending: VecDeque<(Box<Event>, usize)>,
     pending_bytes: usize,
     in_flight: usize,
     flush_waiters: usize,
@@ -126,7 +127,7 @@ impl Worker {
             count_drop(&mut state, reason, 1);
             return false;
         }
-        state.pending.push_back((event, size));
+        state.pending.push_back((Box::new(event), size));
         state.pending_bytes += size;
         let queued = state.pending.len();
         drop(state);
@@ -256,7 +257,7 @@ impl Worker {
         self.wake_flushers.notify_all();
     }
 
-    fn next_batch(&self) -> Option<Vec<Event>> {
+    fn next_batch(&self) -> Option<Vec<Box<Event>>> {
         let options = &self.config.options;
         let mut state = self.state();
         while state.pending.is_empty() {
@@ -295,10 +296,10 @@ impl Worker {
         Some(batch)
     }
 
-    fn deliver(&self, batch: Vec<Event>, transport: &dyn Transport, rules: &InAppRules) {
+    fn deliver(&self, batch: Vec<Box<Event>>, transport: &dyn Transport, rules: &InAppRules) {
         let mut encoded = Vec::with_capacity(batch.len());
         for event in batch {
-            if let Some(event) = self.prepare(event, rules) {
+            if let Some(event) = self.prepare(*event, rules) {
                 encoded.push(encode_event(&event));
             }
         }

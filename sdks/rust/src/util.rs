@@ -90,14 +90,18 @@ fn seed() -> u64 {
 
 /// SplitMix64: fast, and good enough for ids, sampling and jitter.
 pub(crate) fn next_u64() -> u64 {
-    RNG_STATE.with(|state| {
-        let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-        state.set(next);
-        let mut z = next;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    })
+    // try_with: a capture from a thread-local's destructor (or a panic there) must not panic.
+    let next = RNG_STATE
+        .try_with(|state| {
+            let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+            state.set(next);
+            next
+        })
+        .unwrap_or_else(|_| seed());
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A random number in [0, 1).

@@ -257,6 +257,7 @@ impl Worker {
         self.wake_flushers.notify_all();
     }
 
+    #[allow(clippy::vec_box)] // the batch leaves the lock as pointers; events are unboxed after
     fn next_batch(&self) -> Option<Vec<Box<Event>>> {
         let options = &self.config.options;
         let mut state = self.state();
@@ -296,6 +297,7 @@ impl Worker {
         Some(batch)
     }
 
+    #[allow(clippy::vec_box)]
     fn deliver(&self, batch: Vec<Box<Event>>, transport: &dyn Transport, rules: &InAppRules) {
         let mut encoded = Vec::with_capacity(batch.len());
         for event in batch {

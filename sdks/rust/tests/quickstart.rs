@@ -273,3 +273,13 @@ fn the_checkout_example_runs_against_a_live_server() {
     assert_eq!(paid.len(), 2);
     assert!(paid.contains(&"1001") && paid.contains(&"1003"));
 }
+
+#[test]
+fn the_readme_shows_the_quickstart_program_verbatim() {
+    let quickstart = std::fs::read_to_string(sdk_dir().join("quickstart/src/main.rs")).unwrap();
+    let readme = std::fs::read_to_string(sdk_dir().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```rust\n{quickstart}```")),
+        "README.md's quickstart differs from quickstart/src/main.rs"
+    );
+}

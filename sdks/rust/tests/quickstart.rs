@@ -180,7 +180,8 @@ fn run_program(source: &str, work_dir: &Path) -> std::process::Output {
         .map(PathBuf::from)
         .unwrap_or_else(|| sdk_dir().join("target"));
     common::cargo()
-        .args(["run", "--quiet", "--manifest-path"])
+        // Offline: every crate it needs is in the SDK's lock file and already downloaded.
+        .args(["run", "--quiet", "--offline", "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir)

@@ -317,3 +317,37 @@ fn the_ureq_transport_delivers_and_retries_like_the_default() {
     assert_eq!(requests[1].headers["content-encoding"], "gzip");
     assert_eq!(requests[1].events()[0]["id"], id.to_string());
 }
+
+#[test]
+fn flush_reports_false_while_events_are_still_pending_and_true_once_sent() {
+    let _serial = serial();
+    let (release, hold) = mpsc::channel();
+    let server = TestServer::with_script(vec![Reply::HoldUntil(hold)]);
+    let _guard = pulsekit::init(server.options());
+    pulsekit::capture_message("slow server", Level::Info);
+
+    assert!(
+        !pulsekit::flush(Duration::from_millis(300)),
+        "the server has not answered yet"
+    );
+    release.send(()).unwrap();
+    assert!(pulsekit::flush(FLUSH));
+    assert_eq!(server.events().len(), 1);
+}
+
+#[test]
+fn init_from_a_dsn_string_sends_to_its_endpoint_with_its_key() {
+    let _serial = serial();
+    let server = TestServer::start();
+    let dsn = server.url.replace("http://", "http://pk_from_dsn@") + "/7";
+    let _guard = pulsekit::init(Options {
+        capture_panics: false,
+        ..Options::from(dsn.as_str())
+    });
+    pulsekit::capture_message("via DSN", Level::Info);
+
+    assert!(pulsekit::flush(FLUSH));
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/api/v1/events/batch");
+    assert_eq!(request.headers["x-pulsekit-key"], "pk_from_dsn");
+}

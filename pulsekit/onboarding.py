@@ -106,12 +106,38 @@ func chargeCard() error {
 }
 """
 
-RUST = """fn main() {
-    // keep the guard alive: it flushes pending events when dropped
+RUST = """use std::collections::HashMap;
+
+use pulsekit::{Event, Level};
+use serde_json::json;
+
+fn main() {
+    // Keep the guard until the end of main: dropping it sends what is still queued.
+    // Panics are reported too (with their stack trace), then printed as usual.
     let _guard = pulsekit::init(pulsekit::Options {
-        dsn: "__DSN__".into(),
+        dsn: Some("__DSN__".into()),
+        environment: Some("production".into()),
+        release: Some("shop@2.4.1".into()),
         ..Default::default()
     });
+    pulsekit::set_tag("service", "checkout");
+
+    // A custom event.
+    pulsekit::capture(Event {
+        event_type: "payment.success".into(),
+        level: Level::Info,
+        message: "Order 1234 paid".into(),
+        metadata: json!({"amount_cents": 4999, "currency": "EUR"}),
+        tags: HashMap::from([("provider".into(), "stripe".into())]),
+        ..Default::default()
+    });
+
+    // An error, with its source() chain and the place it was captured.
+    if let Err(err) = "12x".parse::<u32>() {
+        pulsekit::capture_error(&err);
+    }
+
+    pulsekit::capture_message("Quickstart finished", Level::Info);
 }
 """
 
@@ -158,6 +184,7 @@ TYPESCRIPT_INSTALL = (
 GO_INSTALL = (
     'go mod edit -require=github.com/pulsekit/go@v0.0.0 -replace=github.com/pulsekit/go=/path/to/pulsekit/sdks/go'
 )
+RUST_INSTALL = 'cargo add pulsekit --path /path/to/pulsekit/sdks/rust && cargo add serde_json'
 ELIXIR_INSTALL = '{:pulsekit, path: "/path/to/pulsekit/sdks/elixir"}  # in the deps of mix.exs'
 
 CURL = """curl -X POST '__URL__/api/v1/events' \\
@@ -180,7 +207,7 @@ SNIPPETS = (
     Snippet('python', 'Python', 'python', 'pip install ./sdks/python  # from a PulseKit checkout', PYTHON),
     Snippet('typescript', 'TypeScript', 'typescript', TYPESCRIPT_INSTALL, TYPESCRIPT),
     Snippet('go', 'Go', 'go', GO_INSTALL, GO),
-    Snippet('rust', 'Rust', 'rust', 'cargo add pulsekit', RUST),
+    Snippet('rust', 'Rust', 'rust', RUST_INSTALL, RUST),
     Snippet('elixir', 'Elixir', 'elixir', ELIXIR_INSTALL, ELIXIR),
     Snippet('sentry', 'Sentry SDKs', 'python', 'pip install sentry-sdk  # or npm install @sentry/node', SENTRY),
     Snippet('curl', 'curl', 'bash', '', CURL),

@@ -28,6 +28,7 @@ suite() {  # suite NAME COMMAND...: run one suite, time it, remember a failure
 suite "ruff" bash -c '.venv/bin/ruff check . && .venv/bin/ruff format --check .'
 suite "TypeScript SDK" bash scripts/test-sdk-typescript.sh
 suite "Go SDK" bash scripts/test-sdk-go.sh
+suite "Rust SDK" bash scripts/test-sdk-rust.sh
 suite "Elixir SDK" bash scripts/test-sdk-elixir.sh
 suite "server" .venv/bin/pytest -q tests
 # After the SDK suites: their toolchains are installed and their builds are warm.

@@ -17,6 +17,7 @@ QUICKSTARTS = {  # dashboard tab id → the quickstart file the SDK's tests run
     'python': ROOT / 'sdks/python/quickstart/quickstart.py',  # run by tests/test_browser_projects.py
     'typescript': ROOT / 'sdks/typescript/quickstart/index.mjs',  # run by sdks/typescript's quickstart test
     'go': ROOT / 'sdks/go/quickstart/main.go',  # run by sdks/go's quickstart test
+    'rust': ROOT / 'sdks/rust/quickstart/src/main.rs',  # run by sdks/rust's quickstart test
     'elixir': ROOT / 'sdks/elixir/quickstart/quickstart.exs',  # run by sdks/elixir's quickstart test
 }
 
@@ -31,4 +32,10 @@ def test_the_dashboard_tab_shows_the_sdks_tested_quickstart_verbatim(sdk):
 def test_the_top_readme_and_the_sdks_readme_show_the_tested_quickstart_verbatim(sdk):
     quickstart = QUICKSTARTS[sdk].read_text()
     assert quickstart in (ROOT / 'README.md').read_text()
-    assert quickstart in (QUICKSTARTS[sdk].parents[1] / 'README.md').read_text()
+    sdk_readme = ROOT / 'sdks' / QUICKSTARTS[sdk].relative_to(ROOT / 'sdks').parts[0] / 'README.md'
+    assert quickstart in sdk_readme.read_text()
+
+
+def test_every_sdk_tab_has_a_tested_quickstart():
+    sdk_tabs = {snippet.id for snippet in SNIPPETS} - {'sentry', 'curl'}
+    assert sdk_tabs == set(QUICKSTARTS)

@@ -56,6 +56,7 @@ def cmd_serve(args) -> None:
     import uvicorn
 
     from .app import create_app
+    from .serving import uvicorn_options
 
     settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
@@ -63,14 +64,7 @@ def cmd_serve(args) -> None:
     tune_garbage_collector()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     print(f'PulseKit {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})', flush=True)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws='wsproto',
-        log_level='warning',
-        timeout_graceful_shutdown=5,
-    )
+    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
 
 
 # Objects per collection of the youngest generation, and collections before the next older one is swept.

@@ -16,7 +16,7 @@ from pulsekit.sentry.decode import decode_sentry_event
 from pulsekit.sentry.envelope import parse_envelope, parse_event_payload
 from pulsekit.sentry.intake import _prepare, prepare_payload
 
-from .test_mapping import CHAINED, EXCEPTION_SHAPES, FIXTURE, FINGERPRINTS, FRAMES, MESSAGES, TAGS
+from .test_mapping import CHAINED, EXCEPTION_SHAPES, FINGERPRINTS, FIXTURE, FRAMES, MESSAGES, TAGS
 
 RECEIVED = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 FIXTURE_EVENT = orjson.loads(parse_envelope(FIXTURE.read_bytes()).event_items[0].payload)

@@ -121,7 +121,7 @@ def decode_sentry_event(payload: bytes) -> dict | None:
     """The payload as the mapping's input (stacktraces with native frames), or None: take the slow path."""
     try:
         decoded = _decoder.decode(payload)
-    except msgspec.DecodeError:  # ValidationError included: a shape this pass does not take
+    except (msgspec.DecodeError, RecursionError):  # ValidationError included: a shape this pass does not take
         return None
     if decoded.threads or decoded.legacy_exception or decoded.legacy_message or decoded.legacy_stacktrace:
         return None

@@ -141,7 +141,7 @@ def parse_event_payload(payload: bytes) -> dict:
     """
     try:
         value = _decode_json(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         try:
             value = loads_lenient(payload)
         except (ValueError, RecursionError):

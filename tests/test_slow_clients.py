@@ -30,6 +30,9 @@ def rss_bytes(pid: int) -> int:
 def upload_start(kind: str, project_id: int) -> bytes:
     """Request head and the first body bytes of a 5 MB upload without a usable key."""
     envelope_header = orjson.dumps({'event_id': uuid.uuid4().hex}) + b'\n'
+    wrong_key = 'pk_' + 'x' * 32
+    wrong_dsn = orjson.dumps({'dsn': f'http://{wrong_key}@127.0.0.1/{project_id}'}) + b'\n'
+    extra_header = f'X-Sentry-Auth: Sentry sentry_key={wrong_key}\r\n' if kind == 'wrong key' else ''
     path, first = {
         # the key could be in the envelope header: only that line may be read, and it has none
         'envelope': (f'/api/{project_id}/envelope/', envelope_header),
@@ -38,8 +41,11 @@ def upload_start(kind: str, project_id: int) -> bytes:
         # the key can only be in the headers or the query string: nothing of the body may be read
         'store': (f'/api/{project_id}/store/', b'{"message": "'),
         'native': ('/api/v1/events', b'{"message": "'),
+        # a key that does not exist, in a header (checked before the body) or in the envelope header
+        'wrong key': (f'/api/{project_id}/envelope/', envelope_header),
+        'wrong dsn': (f'/api/{project_id}/envelope/', wrong_dsn),
     }[kind]
-    head = f'POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+    head = f'POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{extra_header}'
     return f'{head}Content-Length: {UPLOAD_BYTES}\r\n\r\n'.encode() + first
 
 
@@ -89,7 +95,7 @@ def test_unfinished_uploads_without_a_key_take_no_memory(tmp_path):
             f'{server.url}/api/v1/events', json={'message': 'warm'}, headers={'X-PulseKit-Key': key['key']}
         )
         assert warm.status_code == 202
-        kinds = ['envelope', 'endless header', 'store', 'native']
+        kinds = ['envelope', 'endless header', 'store', 'native', 'wrong key', 'wrong dsn']
         starts = [upload_start(kinds[i % len(kinds)], project['id']) for i in range(UPLOADS)]
         before = rss_bytes(server.proc.pid)
         answers, peak = asyncio.run(upload_all(server.port, server.proc.pid, starts))

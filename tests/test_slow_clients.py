@@ -126,7 +126,7 @@ def read_answer(sock: socket.socket, timeout_s: float) -> bytes:
 def strict_server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp('strict')
     _, key = create_project_and_key(data_dir)
-    env = {'PULSEKIT_HEADER_TIMEOUT_S': '1', 'PULSEKIT_BODY_TIMEOUT_S': '1', 'PULSEKIT_MAX_CONNECTIONS': '10'}
+    env = {'PULSEKIT_HEADER_TIMEOUT_S': '1', 'PULSEKIT_BODY_TIMEOUT_S': '1'}
     with ServerProcess(data_dir, env) as server:
         server.key = key['key']
         yield server
@@ -171,14 +171,16 @@ def test_a_kept_alive_connection_serves_requests_before_and_after_a_pause(strict
         assert client.get('/api/v1/health').status_code == 200
 
 
-def test_connections_past_the_limit_are_answered_503(strict_server):
-    idle = [socket.create_connection(('127.0.0.1', strict_server.port)) for _ in range(10)]
-    try:
+def test_connections_past_the_limit_are_answered_503(tmp_path):
+    # Default deadlines (10 s for headers): the idle connections hold their places while the test runs.
+    with ServerProcess(tmp_path / 'data', {'PULSEKIT_MAX_CONNECTIONS': '10'}) as server:
+        idle = [socket.create_connection(('127.0.0.1', server.port)) for _ in range(10)]
+        try:
+            time.sleep(0.2)
+            response = httpx.get(f'{server.url}/api/v1/health')
+            assert response.status_code == 503
+        finally:
+            for sock in idle:
+                sock.close()
         time.sleep(0.2)
-        response = httpx.get(f'{strict_server.url}/api/v1/health')
-        assert response.status_code == 503
-    finally:
-        for sock in idle:
-            sock.close()
-    time.sleep(0.2)
-    assert httpx.get(f'{strict_server.url}/api/v1/health').status_code == 200
+        assert httpx.get(f'{server.url}/api/v1/health').status_code == 200

@@ -36,8 +36,9 @@ ERRORS = {
     422: 'a field breaks the protocol; `field` is its path (`invalid_field`)',
     429: "the key's rate limit (`rate_limited`); wait `Retry-After` seconds",
     503: 'the writer is behind (`overloaded`); retry after `Retry-After` seconds',
+    507: 'the disk is (nearly) full (`insufficient_storage`); retry after `Retry-After` seconds',
 }
-INGEST_ERRORS = (400, 401, 403, 413, 415, 422, 429, 503)
+INGEST_ERRORS = (400, 401, 403, 413, 415, 422, 429, 503, 507)
 READ_ERRORS = (400, 401, 403, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422)
 RETRY_AFTER = {'Retry-After': {'description': 'seconds to wait', 'schema': {'type': 'integer'}}}
@@ -60,7 +61,7 @@ def errors(*codes: int) -> dict:
     out = {}
     for code in codes:
         out[code] = {'model': m.Error, 'description': ERRORS[code]}
-        if code in (429, 503):
+        if code in (429, 503, 507):
             out[code]['headers'] = RETRY_AFTER
     return out
 

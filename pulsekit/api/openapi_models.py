@@ -146,11 +146,14 @@ class IssuePage(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal['ok', 'unavailable']
+    status: Literal['ok', 'unavailable', 'degraded']
     database: Literal['ok', 'unavailable']
     writer: Literal['running', 'stopped']
     writer_queue_depth: int
     version: str
+    wal_bytes: int | None = Field(None, description='SQLite: the size of the write-ahead log')
+    disk_free_bytes: int | None = Field(None, description="SQLite: free space on the data directory's disk")
+    reason: str | None = Field(None, description='why the status is degraded')
 
 
 # --- management ----------------------------------------------------------------------------

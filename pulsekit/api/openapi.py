@@ -276,7 +276,8 @@ def _routes(routes: list, prefix: str = '') -> list[tuple[str, Route]]:
 
 
 def api_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path) of every API route `app` serves, the catch-all aside; Sentry paths with their slash."""
+    """(method, path) of every API route `app` serves (CORS preflights and the catch-all aside; Sentry
+    paths with their slash)."""
     operations = set()
     for path, route in _routes(app.router.routes):
         if not path.startswith('/api/') or path == '/api/{path:path}':
@@ -284,7 +285,7 @@ def api_operations(app: FastAPI) -> set[tuple[str, str]]:
         path = path.replace('{project_number:int}', '{project_number}')
         if path.endswith(('/envelope', '/store')):
             path += '/'  # the same endpoint without its trailing slash, as some SDKs send
-        operations |= {(method, path) for method in route.methods or () if method != 'HEAD'}
+        operations |= {(method, path) for method in route.methods or () if method not in ('HEAD', 'OPTIONS')}
     return operations
 
 

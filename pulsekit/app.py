@@ -19,7 +19,7 @@ from nicegui.storage import Storage
 
 from . import __version__, pages
 from .alerts.engine import AlertEngine
-from .api import install_api, sentry
+from .api import install_api, openapi, sentry
 from .api.cors import IngestCors
 from .api.errors import install_error_handlers
 from .api.lane import IngestLane
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 def build(settings: Settings, app: FastAPI | None = None) -> FastAPI:
     """Register routes, pages and lifecycle hooks on `app` (default: NiceGUI's own app, as in tests)."""
     target = app or ui_app
-    install_api(target, fast_routes=sentry.routes)
+    install_api(target, fast_routes=[*sentry.routes, *openapi.routes])
     install_error_handlers(target, http_errors=target is not ui_app)
     pages.register(settings)
 

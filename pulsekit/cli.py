@@ -56,6 +56,7 @@ def cmd_serve(args) -> None:
 
     from .app import create_app
     from .logs import configure_logging
+    from .serving import uvicorn_options
 
     settings = _settings(args)
     configure_logging()  # INFO, without the scheduler's per-second lines, secrets redacted (logs.py)
@@ -67,9 +68,7 @@ def cmd_serve(args) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        ws='wsproto',
-        log_level='warning',
-        timeout_graceful_shutdown=5,
+        **uvicorn_options(settings),
         # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; only the configured proxies here.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies) or None,

@@ -28,6 +28,10 @@ class Settings:
     base_url: str | None = None  # public URL used in DSNs and webhook links; default http://host:port
     instance_name: str = 'PulseKit'  # shown in the dashboard header
     max_body_bytes: int = 5_000_000  # request body cap after decompression, bytes
+    header_timeout_s: float = 10.0  # a request's headers must arrive within this, seconds (else 408, closed)
+    body_timeout_s: float = 60.0  # a request's body must arrive within this of its headers, seconds
+    keep_alive_timeout_s: float = 5.0  # an idle kept-alive connection is closed after this, seconds
+    max_connections: int = 1000  # connections (and requests) served at once; past it requests get 503
     max_batch_events: int = 1000  # events per /batch request
     writer_queue_max_events: int = 50_000  # events waiting for the writer before 503
     writer_max_batch_events: int = 5_000  # events committed in one transaction at most
@@ -190,6 +194,10 @@ def load_settings(env: dict | None = None) -> Settings:
         port=_int(env, 'PULSEKIT_PORT', 4000, minimum=1),
         base_url=base_url,
         max_body_bytes=_int(env, 'PULSEKIT_MAX_BODY_BYTES', 5_000_000, minimum=1024),
+        header_timeout_s=_positive(env, 'PULSEKIT_HEADER_TIMEOUT_S', 10.0),
+        body_timeout_s=_positive(env, 'PULSEKIT_BODY_TIMEOUT_S', 60.0),
+        keep_alive_timeout_s=_positive(env, 'PULSEKIT_KEEP_ALIVE_TIMEOUT_S', 5.0),
+        max_connections=_int(env, 'PULSEKIT_MAX_CONNECTIONS', 1000, minimum=10),
         writer_queue_max_events=_int(env, 'PULSEKIT_WRITER_QUEUE_MAX_EVENTS', 50_000, minimum=1000),
         min_free_disk_mb=_int(env, 'PULSEKIT_MIN_FREE_DISK_MB', 256),
         rate_limit_events_per_s=_float(env, 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S', 10_000.0),

@@ -19,18 +19,19 @@ except ImportError:
 
 
 class _BrotliDecoder:
-    """brotli behind zlib's interface; `output_buffer_limit` (brotli >= 1.2) bounds each call's output."""
+    """brotli behind zlib's interface; `output_buffer_limit` (brotli >= 1.2) bounds each call's output, roughly."""
 
     unconsumed_tail = b''
 
     def __init__(self) -> None:
         self._decoder = brotli.Decompressor()
+        self.pending = False
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
         out = self._decoder.process(data, output_buffer_limit=max_length)
-        # Output still pending must be drained with empty input; past max_length the caller refuses anyway.
-        while len(out) < max_length and not self._decoder.can_accept_more_data():
-            out += self._decoder.process(b'', output_buffer_limit=max_length - len(out))
+        # brotli does not say whether it holds output back (can_accept_more_data() stays true): a call that
+        # reached its limit may have, and the caller then asks again with empty input.
+        self.pending = len(out) >= max_length and not self._decoder.is_finished()
         return out
 
     @property
@@ -47,10 +48,11 @@ class _ZstdDecoder:
         self._decoder = zstd.ZstdDecompressor()
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
-        out = self._decoder.decompress(data, max_length)
-        while len(out) < max_length and not self._decoder.needs_input and not self._decoder.eof:
-            out += self._decoder.decompress(b'', max_length - len(out))
-        return out
+        return self._decoder.decompress(data, max_length)
+
+    @property
+    def pending(self) -> bool:
+        return not self._decoder.needs_input and not self._decoder.eof
 
     @property
     def eof(self) -> bool:
@@ -68,6 +70,7 @@ class _ZlibDecoder:
         self._d = zlib.decompressobj(16 + zlib.MAX_WBITS) if is_gzip else None
         self._head = b''
         self.unconsumed_tail = b''
+        self.pending = False  # zlib hands what it has not consumed back as unconsumed_tail instead
 
     @property
     def eof(self) -> bool:
@@ -106,41 +109,63 @@ def _too_large(max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(f'the body is larger than {max_bytes:,} bytes (after decompression)')
 
 
-async def _decode_stream(chunks: AsyncIterator[bytes], encoding: str, max_bytes: int) -> bytes:
+# The most output one decompression call may produce: what a body costs in memory before its reader
+# looks at it (e.g. before a key found only inside the body is checked), however well it compresses.
+DECODE_PIECE_BYTES = 256 * 1024
+
+
+async def _decoded(chunks: AsyncIterator[bytes], encoding: str, max_bytes: int) -> AsyncIterator[bytes]:
     factory = DECODERS.get(encoding)
     if factory is None:
         supported = ', '.join(DECODERS)
         raise UnsupportedMediaType(f'Content-Encoding "{encoding}" is not supported; use one of {supported} or none')
     decoder = factory()
-    out = bytearray()
+    total = 0
     try:
         async for chunk in chunks:
             data = chunk
-            while data:
-                piece = decoder.decompress(data, max_bytes + 1 - len(out))
-                out += piece
-                if len(out) > max_bytes:
+            while data or decoder.pending:
+                piece = decoder.decompress(data, min(DECODE_PIECE_BYTES, max_bytes + 1 - total))
+                total += len(piece)
+                if total > max_bytes:
                     raise _too_large(max_bytes)
+                if piece:
+                    yield piece
+                elif not decoder.unconsumed_tail and not decoder.pending:
+                    break
                 data = decoder.unconsumed_tail
         if hasattr(decoder, 'flush') and not decoder.eof:
             # Skipped at the end of the stream, where it has nothing left to give: like every zlib call it
             # releases the GIL, and taking it back from a busy writer thread stalls the event loop.
-            out += decoder.flush()
+            piece = decoder.flush()
+            total += len(piece)
+            if total > max_bytes:
+                raise _too_large(max_bytes)
+            yield piece
     except DECODE_ERRORS:
         raise InvalidJson(f'the body is not valid {encoding} data') from None
-    if len(out) > max_bytes:
-        raise _too_large(max_bytes)
     if hasattr(decoder, 'eof') and not decoder.eof:
         raise InvalidJson(f'the {encoding} body is truncated')
+
+
+async def _decode_stream(chunks: AsyncIterator[bytes], encoding: str, max_bytes: int) -> bytes:
+    out = bytearray()
+    async for piece in _decoded(chunks, encoding, max_bytes):
+        out += piece
     return bytes(out)
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The raw body, decompressed per Content-Encoding, at most `max_bytes` after decompression."""
+def _encoding(request: Request, max_bytes: int) -> str:
     encoding = request.headers.get('content-encoding', 'identity').strip().lower()
     declared = request.headers.get('content-length')
     if declared and declared.isdigit() and encoding in ('', 'identity') and int(declared) > max_bytes:
         raise _too_large(max_bytes)
+    return encoding
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body, decompressed per Content-Encoding, at most `max_bytes` after decompression."""
+    encoding = _encoding(request, max_bytes)
     if encoding in ('', 'identity'):
         out = bytearray()
         async for chunk in request.stream():
@@ -149,6 +174,22 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
                 raise _too_large(max_bytes)
         return bytes(out)
     return await _decode_stream(request.stream(), encoding, max_bytes)
+
+
+async def iter_body(request: Request, max_bytes: int) -> AsyncIterator[bytes]:
+    """`read_body` piece by piece, for readers that look at the start before taking the rest."""
+    encoding = _encoding(request, max_bytes)
+    if encoding not in ('', 'identity'):
+        async for piece in _decoded(request.stream(), encoding, max_bytes):
+            yield piece
+        return
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(max_bytes)
+        if chunk:
+            yield chunk
 
 
 def require_json(request: Request) -> None:

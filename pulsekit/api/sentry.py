@@ -2,7 +2,8 @@
 
 Thin: find the key, read the body with the shared reader (size cap, gzip/deflate/br/zstd),
 call the Sentry domain functions, then the same limiter and writer as /api/v1/events.
-Plain Starlette routes installed with the hot ingest routes (`install_api(fast_routes=…)`).
+Plain Starlette routes installed with the hot ingest routes (`install_api(fast_routes=…)`); in the
+production app the ingest lane (api/lane.py) serves them ahead of the middleware stack.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from ..errors import RateLimited
 from ..models import now_utc
 from ..projects import KeyInfo
 from ..sentry.auth import find_sentry_key
-from ..sentry.envelope import parse_envelope
+from ..sentry.envelope import MAX_ENVELOPE_HEADER_BYTES, envelope_header, parse_envelope
 from ..sentry.errors import SentryRateLimited
 from ..sentry.intake import prepare_envelope, prepare_store, require_project_key
 from ..services import Services
-from .bodies import read_body
+from .bodies import iter_body, read_body
 from .deps import services, verify_key
 from .responses import json_response
 
@@ -30,14 +31,34 @@ async def sentry_envelope(request: Request) -> Response:
     svc = services(request)
     project_number = request.path_params['project_number']
     raw_key = find_sentry_key(request.headers, request.query_params)
-    # Check the key before reading the body when we can; only a key in the envelope header needs the body first.
-    key = await _project_key(request, raw_key, project_number) if raw_key else None
-    envelope = parse_envelope(await read_body(request, svc.settings.max_body_bytes))
-    if key is None:
-        key = await _project_key(request, find_sentry_key({}, {}, envelope.headers), project_number)
-    intake = prepare_envelope(envelope, now_utc(), _client_ip(request))
+    if raw_key:  # checked before a byte of the body is read
+        key = await _project_key(request, raw_key, project_number)
+        body = await read_body(request, svc.settings.max_body_bytes)
+    else:
+        key, body = await _read_keyed_by_envelope(request, project_number, svc.settings.max_body_bytes)
+    intake = prepare_envelope(parse_envelope(body), now_utc(), _client_ip(request))
     await _store(svc, key, intake.events)
     return json_response({'id': intake.event_id})
+
+
+async def _read_keyed_by_envelope(request: Request, project_number: int, max_bytes: int) -> tuple[KeyInfo, bytes]:
+    """The key can only be in the envelope header (its first line): read that much, at most
+    MAX_ENVELOPE_HEADER_BYTES, check the key, and only then the rest of the body."""
+    chunks = iter_body(request, max_bytes)
+    head = bytearray()
+    async for chunk in chunks:
+        searched = len(head)
+        head += chunk
+        if head.find(b'\n', searched) >= 0 or len(head) > MAX_ENVELOPE_HEADER_BYTES:
+            break
+    end = head.find(b'\n')
+    first_line = bytes(head if end < 0 else head[:end])
+    header = envelope_header(first_line) if len(first_line) <= MAX_ENVELOPE_HEADER_BYTES else None
+    raw_key = find_sentry_key({}, {}, header)
+    key = await _project_key(request, raw_key, project_number)
+    async for chunk in chunks:
+        head += chunk
+    return key, bytes(head)
 
 
 async def sentry_store(request: Request) -> Response:
@@ -76,7 +97,20 @@ routes = [
 ]
 
 
-SENTRY_PATH = re.compile(r'^/api/\d+/(?:envelope|store)/?$')
+SENTRY_PATH = re.compile(r'/api/([0-9]+)/(envelope|store)/?')  # used with fullmatch
+_ENDPOINTS = {'envelope': sentry_envelope, 'store': sentry_store}
+
+
+def sentry_endpoint(path: str) -> tuple | None:
+    """(endpoint, path params) of a Sentry ingest path, for the ingest lane; None for any other path."""
+    if not path.startswith('/api/') or not path[5:6].isdigit():
+        return None
+    match = SENTRY_PATH.fullmatch(path)
+    if match is None:
+        return None
+    return _ENDPOINTS[match.group(2)], {'project_number': int(match.group(1))}
+
+
 CORS_HEADERS = [
     (b'access-control-allow-origin', b'*'),
     (b'access-control-expose-headers', b'x-sentry-error, x-sentry-rate-limits, retry-after'),
@@ -98,7 +132,7 @@ class SentryCors:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope['type'] != 'http' or not SENTRY_PATH.match(scope['path']):
+        if scope['type'] != 'http' or not SENTRY_PATH.fullmatch(scope['path']):
             return await self.app(scope, receive, send)
         if scope['method'] == 'OPTIONS':
             await send({'type': 'http.response.start', 'status': 200, 'headers': PREFLIGHT_HEADERS})

@@ -10,13 +10,20 @@ newlines, `\\r\\n` endings) are tolerated, as Relay does.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
+import msgspec
 import orjson
 
 from pulsekit.sentry.errors import SentryPayloadError
 
 EVENT_ITEM_TYPES = frozenset({'event'})  # the only item type PulseKit stores; every other type is skipped
+# The longest envelope header read before a key found only there (its `dsn`) is checked, bytes. Real
+# headers are a few hundred bytes (event_id, sent_at, sdk, trace).
+MAX_ENVELOPE_HEADER_BYTES = 64 * 1024
+_SURROGATE = re.compile('[\ud800-\udfff]')
+_decode_json = msgspec.json.decode  # like orjson, but integers beyond 64 bits stay exact integers
 
 
 class InvalidEnvelope(SentryPayloadError):
@@ -48,14 +55,42 @@ class Envelope:
         return [item.type for item in self.items if item.type not in EVENT_ITEM_TYPES]
 
 
+def loads_lenient(data: bytes):
+    """JSON as Sentry reads it: what strict decoders refuse is kept when it can be. Lone UTF-16 surrogates
+    (`"\\ud800"`, which no database can store as text) and bytes that are not UTF-8 become U+FFFD, NaN and
+    Infinity are read; raises ValueError (or RecursionError) when it is not JSON at all."""
+    return _scrub(json.loads(data.decode('utf-8', 'replace')))
+
+
+def _scrub(value):
+    if isinstance(value, str):
+        return _SURROGATE.sub('\ufffd', value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def _json_line(line: bytes, what: str) -> dict:
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError:
-        raise InvalidEnvelope(f'{what} is not valid JSON') from None
+        try:
+            value = loads_lenient(line)
+        except (ValueError, RecursionError):
+            raise InvalidEnvelope(f'{what} is not valid JSON') from None
     if not isinstance(value, dict):
         raise InvalidEnvelope(f'{what} must be a JSON object')
     return value
+
+
+def envelope_header(line: bytes) -> dict | None:
+    """The envelope header (the body's first line) as a dict, or None when it is not a JSON object."""
+    try:
+        return _json_line(line.strip(), 'envelope header')
+    except InvalidEnvelope:
+        return None
 
 
 def parse_envelope(body: bytes) -> Envelope:
@@ -100,14 +135,15 @@ def parse_envelope(body: bytes) -> Envelope:
 def parse_event_payload(payload: bytes) -> dict:
     """Parse one event payload (an envelope `event` item or a /store/ body) into a dict.
 
-    orjson first (fast); the standard library as a fallback, because Python SDKs may emit
-    integers beyond 64 bits or NaN, which a valid Sentry event can legitimately carry.
+    msgspec first (fast, and exact for integers beyond 64 bits, which Python SDKs may send); the
+    lenient reader when it refuses, for NaN, lone surrogates and stray bytes, which a valid Sentry event
+    can carry (replaced, never refused: docs/sentry.md).
     """
     try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
+        value = _decode_json(payload)
+    except (msgspec.DecodeError, RecursionError):
         try:
-            value = json.loads(payload)
+            value = loads_lenient(payload)
         except (ValueError, RecursionError):
             raise InvalidEventPayload('event payload is not valid JSON') from None
     if not isinstance(value, dict):

@@ -15,8 +15,9 @@ from datetime import datetime
 import orjson
 
 from pulsekit.errors import InvalidField, PermissionDenied
-from pulsekit.events.ingest import prepare_event
+from pulsekit.events.ingest import annotate_grouping, prepare_event
 from pulsekit.projects import KeyInfo
+from pulsekit.sentry.decode import assemble, decode_sentry_event, premapped_frames
 from pulsekit.sentry.envelope import Envelope, parse_event_payload
 from pulsekit.sentry.mapping import map_sentry_event
 from pulsekit.sentry.metadata import fit_metadata
@@ -38,17 +39,33 @@ def require_project_key(key: KeyInfo, project_number: int) -> None:
 def prepare_envelope(envelope: Envelope, received_at: datetime, client_ip: str | None = None) -> SentryIntake:
     """Map and validate the envelope's event items; the other items are only counted as skipped."""
     header_id = envelope.headers.get('event_id') if isinstance(envelope.headers.get('event_id'), str) else None
-    events = [
-        _prepare(parse_event_payload(item.payload), received_at, client_ip, header_id) for item in envelope.event_items
-    ]
+    events = [prepare_payload(item.payload, received_at, client_ip, header_id) for item in envelope.event_items]
     event_id = _sentry_id(events[0]['id']) if events else _valid_id(header_id)
     return SentryIntake(events, event_id, envelope.skipped_item_types)
 
 
 def prepare_store(body: bytes, received_at: datetime, client_ip: str | None = None) -> SentryIntake:
     """A /store/ body is one event as JSON."""
-    event = _prepare(parse_event_payload(body), received_at, client_ip, None)
+    event = prepare_payload(body, received_at, client_ip, None)
     return SentryIntake([event], _sentry_id(event['id']))
+
+
+def prepare_payload(payload: bytes, received_at: datetime, client_ip: str | None, header_id: str | None) -> dict:
+    """One Sentry event payload → one normalised, fingerprinted native event (or its InvalidJson/InvalidField).
+
+    The compiled pass (decode.py) first; what it does not take goes through the general reader and
+    mapping and the protocol's whole validation, which is the definition of the result.
+    """
+    decoded = decode_sentry_event(payload)
+    if decoded is not None:
+        try:
+            native = map_sentry_event(
+                decoded, client_ip=client_ip, event_id=header_id, fit=False, frames_of=premapped_frames
+            )
+            return annotate_grouping(assemble(native, received_at))
+        except Exception:  # refused or unsure here (e.g. metadata to clip): the slow path decides and says why
+            pass
+    return _prepare(parse_event_payload(payload), received_at, client_ip, header_id)
 
 
 def _prepare(sentry_event: dict, received_at: datetime, client_ip: str | None, header_id: str | None) -> dict:

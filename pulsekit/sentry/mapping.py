@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -83,13 +84,20 @@ _MAX_INT = 2**64 - 1  # orjson's integer range
 
 
 def map_sentry_event(
-    event: dict, *, client_ip: str | None = None, event_id: str | None = None, fit: bool = True
+    event: dict,
+    *,
+    client_ip: str | None = None,
+    event_id: str | None = None,
+    fit: bool = True,
+    frames_of: Callable[[object], list[dict]] | None = None,
 ) -> dict:
     """Turn one Sentry event dict into a native PulseKit event dict (see docs/protocol.md).
 
     With `fit=False` the metadata is not clipped to the native limits: for callers that
-    validate anyway and clip only when validation refuses it (the ingest hot path).
+    validate anyway and clip only when validation refuses it (the ingest hot path). `frames_of`
+    maps a stacktrace to native frames; sentry/decode.py passes frames it already mapped.
     """
+    frames_of = frames_of or _frames_of
     event = {LEGACY_KEYS.get(key, key): value for key, value in event.items()}
     native: dict = {}
     event_id = _string(event.get('event_id')) or event_id
@@ -100,19 +108,19 @@ def map_sentry_event(
     synthetic = exceptions[-1] if exceptions and _is_synthetic_message_stack(exceptions[-1]) else None
     if synthetic:
         exceptions = []  # a message with an attached stack (captureMessage in JavaScript SDKs), not an error
-    primary = _map_exception(exceptions[-1], event) if exceptions else None
+    primary = _map_exception(exceptions[-1], event, frames_of) if exceptions else None
     level = LEVELS.get((_string(event.get('level')) or '').lower())
     if level is None:
         level = 'error' if primary else 'info'
     if primary:
         exception, frames = primary
-        exception['chain'] = [_chain_entry(value, event) for value in reversed(exceptions[:-1])][:MAX_CHAIN]
+        exception['chain'] = [_chain_entry(value, event, frames_of) for value in reversed(exceptions[:-1])][:MAX_CHAIN]
         if not exception['chain']:
             del exception['chain']
         native['exception'] = exception
     else:
-        frames = _frames_of((synthetic or {}).get('stacktrace') or event.get('stacktrace'))
-        frames = frames or _frames_of(_thread_stacktrace(event, None))
+        frames = frames_of((synthetic or {}).get('stacktrace') or event.get('stacktrace'))
+        frames = frames or frames_of(_thread_stacktrace(event, None))
     native['type'] = 'error' if primary or level in ('error', 'fatal') else 'message'
     native['level'] = level
     message = _message(event)
@@ -184,7 +192,7 @@ def _is_synthetic_message_stack(value: dict) -> bool:
     return not value.get('type') and isinstance(mechanism, dict) and mechanism.get('synthetic') is True
 
 
-def _map_exception(value: dict, event: dict) -> tuple[dict, list[dict]]:
+def _map_exception(value: dict, event: dict, frames_of: Callable) -> tuple[dict, list[dict]]:
     exception: dict = {'type': (_string(value.get('type')) or 'Error')[:MAX_EXCEPTION_TYPE_CHARS]}
     text = _string(value.get('value'))
     if text:
@@ -193,11 +201,11 @@ def _map_exception(value: dict, event: dict) -> tuple[dict, list[dict]]:
     if module:
         exception['module'] = module[:MAX_MODULE_CHARS]
     stacktrace = value.get('stacktrace') or _thread_stacktrace(event, value.get('thread_id'))
-    return exception, _frames_of(stacktrace)
+    return exception, frames_of(stacktrace)
 
 
-def _chain_entry(value: dict, event: dict) -> dict:
-    entry, frames = _map_exception(value, event)
+def _chain_entry(value: dict, event: dict, frames_of: Callable) -> dict:
+    entry, frames = _map_exception(value, event, frames_of)
     if frames:
         entry['stacktrace'] = {'frames': frames}
     return entry
@@ -386,18 +394,26 @@ def _clean_name(value: object, limit: int, slash: bool = False) -> str | None:
 
 
 def _timestamp(value: object) -> str | float | None:
-    """Epoch seconds pass through; RFC 3339 without an offset (older SDKs) is UTC, as Sentry reads it."""
+    """Epoch seconds pass through; RFC 3339 without an offset (older SDKs) is UTC, as Sentry reads it.
+
+    An unusable timestamp (not a time, or out of range once its offset is applied, such as
+    0001-01-01T00:00:00+14:00) gives None: the event keeps the time it was received, as Sentry
+    refuses no event for its timestamp. The range is the native one for epoch seconds: 1970 to 3000.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) if math.isfinite(value) and 0 < value < MAX_TIMESTAMP_S else None
     if not isinstance(value, str) or not value:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+    if not 0 < moment.timestamp() < MAX_TIMESTAMP_S:
+        return None
+    return moment.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
 
 
 def _string(value: object) -> str | None:

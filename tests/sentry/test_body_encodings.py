@@ -7,7 +7,7 @@ import zlib
 import brotli
 import pytest
 
-from pulsekit.api.bodies import _decode_stream
+from pulsekit.api.bodies import DECODE_PIECE_BYTES, _decode_stream
 from pulsekit.errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
 
 try:
@@ -67,3 +67,12 @@ async def test_corrupt_or_truncated_data_is_a_client_error(encoding):
 async def test_an_unknown_encoding_is_unsupported():
     with pytest.raises(UnsupportedMediaType):
         await decode(b'data', 'lzma', 5_000_000)
+
+
+@pytest.mark.parametrize('encoding', ENCODERS)
+@pytest.mark.parametrize('chunk', [1024, 1_000_000])
+async def test_bodies_that_expand_past_one_decoding_piece_decode_whole(encoding, chunk):
+    # Each decompression call gives at most DECODE_PIECE_BYTES: what a decoder holds back must still come out.
+    payload = b'{"message":"' + b'ab' * 700_000 + b'"}'
+    assert len(payload) > 4 * DECODE_PIECE_BYTES
+    assert await decode(ENCODERS[encoding](payload), encoding, 5_000_000, chunk) == payload

@@ -115,8 +115,15 @@ def test_captured_sentry_python_envelope_parses():
     ('payload', 'expected'),
     [
         (b'{"message":"hi"}', {'message': 'hi'}),
-        # Python's json module writes integers beyond 64 bits; they are read (as floats), not refused.
-        (b'{"extra":{"big":123456789012345678901234567890}}', {'extra': {'big': 1.2345678901234568e29}}),
+        # Python's json module writes integers beyond 64 bits; they are read exactly, not refused.
+        (b'{"extra":{"big":123456789012345678901234567890}}', {'extra': {'big': 123456789012345678901234567890}}),
+        # Lone UTF-16 surrogates (no database stores them as text) and bytes that are not UTF-8 are
+        # replaced with U+FFFD, in keys too; a surrogate pair is one character.
+        (b'{"message":"a\\ud800b"}', {'message': 'a\ufffdb'}),
+        (b'{"tags":{"k\\udc00":"\\udbff"}}', {'tags': {'k\ufffd': '\ufffd'}}),
+        (b'{"message":"\\ud83d\\ude00 \\ud800"}', {'message': '\U0001f600 \ufffd'}),
+        (b'{"message":"caf\xe9"}', {'message': 'caf\ufffd'}),
+        (b'{"message":"\\\\ud800"}', {'message': '\\ud800'}),  # an escaped backslash: plain text
     ],
 )
 def test_event_payloads_parse(payload, expected):

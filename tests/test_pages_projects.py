@@ -152,9 +152,10 @@ async def test_snippets_cover_every_sdk_sentry_and_curl(admin: User):
     with admin.client:
         code = {m: next(iter(admin.find(marker=f'snippet-{m}').elements)).content for m in ('typescript', 'go', 'rust')}
     dsn = f'http://<your-key>@127.0.0.1:4000/{project.id}'
-    assert f"PulseKit.init({{ dsn: '{dsn}'" in code['typescript']
-    assert f'pulsekit.Init(pulsekit.Options{{DSN: "{dsn}"}})' in code['go']
-    assert 'let _guard = pulsekit::init(pulsekit::Options {' in code['rust'] and dsn in code['rust']
+    assert f"new PulseKit({{ dsn: '{dsn}'" in code['typescript']
+    assert 'pulsekit.Init(pulsekit.Options{' in code['go'] and f'DSN:         "{dsn}",' in code['go']
+    assert 'let _guard = pulsekit::init(pulsekit::Options {' in code['rust']
+    assert f'dsn: Some("{dsn}".into())' in code['rust']
 
 
 async def test_key_needs_at_least_one_permission(admin: User):

@@ -155,11 +155,11 @@ def test_snippets_use_the_public_url_and_the_key_or_a_placeholder():
     assert set(with_key) == {'python', 'typescript', 'go', 'rust', 'elixir', 'sentry', 'curl'}
     dsn = 'https://pk_secret@errors.example.com/7'
     assert f"pulsekit_sdk.init(dsn='{dsn}'" in with_key['python'].code
-    assert f"PulseKit.init({{ dsn: '{dsn}'" in with_key['typescript'].code
-    assert f'config :pulsekit, dsn: "{dsn}"' in with_key['elixir'].code
+    assert f"new PulseKit({{ dsn: '{dsn}'" in with_key['typescript'].code
+    assert f'PulseKit.init(dsn: "{dsn}"' in with_key['elixir'].code
     assert f'sentry_sdk.init(dsn="{dsn}")' in with_key['sentry'].code
     assert "curl -X POST 'https://errors.example.com/api/v1/events'" in with_key['curl'].code
-    assert with_key['python'].install == 'pip install pulsekit-sdk'
+    assert with_key['python'].install == 'pip install ./sdks/python  # from a PulseKit checkout'
     placeholder = setup_snippets('https://errors.example.com', 7, None)
     assert all('pk_secret' not in s.code and KEY_PLACEHOLDER in s.code for s in placeholder)
 

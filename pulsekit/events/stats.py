@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import peewee as pw
 
-from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, IssueCountHourly, to_millis
+from ..alerts.status import count_firing_rules
+from ..models import LEVELS, Event, EventCountHourly, Issue, IssueCountHourly, to_millis
 from .queries import EventFilter, issue_to_dict, list_events
 
 HOUR_MS = 3_600_000
@@ -167,19 +168,6 @@ def count_new_issues(project_ids: list[int] | None, since_ms: int, until_ms: int
     )
 
 
-def count_alert_firings(project_ids: list[int] | None, since_ms: int, until_ms: int) -> int:
-    return (
-        AlertFiring.select()
-        .join(AlertRule)
-        .where(
-            _project_cond(AlertRule.project, project_ids),
-            AlertFiring.triggered_at >= since_ms,
-            AlertFiring.triggered_at < until_ms,
-        )
-        .count()
-    )
-
-
 def top_issues(project_ids: list[int] | None, since_ms: int, until_ms: int, limit: int = 5) -> list[dict]:
     """Open issues with the most events in [since, until), each with `range_count`: the hourly rollup
     for whole hours, raw events at the edges (as `level_counts`), for the issues seen in the range."""
@@ -223,7 +211,7 @@ def home_summary(project_ids: list[int] | None, time_range: TimeRange, recent: i
         'errors': sum(counts[level] for level in ERROR_LEVELS),
         'by_level': counts,
         'new_issues': count_new_issues(project_ids, since_ms, until_ms),
-        'firing_alerts': count_alert_firings(project_ids, since_ms, until_ms),
+        'firing_alerts': count_firing_rules(project_ids),
         'chart': events_over_time(project_ids, since_ms, until_ms),
         'top_issues': top_issues(project_ids, since_ms, until_ms),
         'recent_events': events,

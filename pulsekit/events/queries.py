@@ -45,6 +45,8 @@ class IssueFilter:
     status: str | None = None
     levels: list[str] = field(default_factory=list)
     sort: str = 'last_seen'
+    seen_since: datetime | None = None  # issues with events in [seen_since, seen_until): seen in a time range
+    seen_until: datetime | None = None
 
 
 def encode_cursor(*values) -> str:
@@ -159,6 +161,10 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
         conds.append(Issue.status == f.status)
     if f.levels:
         conds.append(Issue.level.in_(f.levels))
+    if f.seen_since is not None:
+        conds.append(Issue.last_seen >= f.seen_since)
+    if f.seen_until is not None:
+        conds.append(Issue.first_seen < f.seen_until)
     if cursor:
         value, issue_id = decode_cursor(cursor, 2)
         conds.append((column < value) | ((column == value) & (Issue.id < issue_id)))

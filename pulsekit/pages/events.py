@@ -97,7 +97,7 @@ def register(settings: Settings) -> None:
                 ui.label('Events').classes('text-2xl font-semibold')
                 live_dot = ui.icon('circle', size='10px').classes('text-positive').tooltip('Live')
                 live_switch = ui.switch('Live', value=True).props('dense').mark('live-switch')
-            time_range_picker(time_range, lambda p: go(f, p))
+            time_range_picker(time_range, lambda p: go(f, p), timezone=timezone)
 
         # -- filter bar -------------------------------------------------------------------
         with ui.card().classes('pk-card w-full p-3 gap-2'):

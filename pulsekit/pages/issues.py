@@ -10,6 +10,7 @@ from ..config import Settings
 from ..events.browse import issue_overview, issue_page
 from ..events.issues import set_issue_status
 from ..events.queries import IssueFilter
+from ..events.stats import resolve_range
 from ..models import ISSUE_STATUSES
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
@@ -17,6 +18,7 @@ from .components.level import LEVEL_HEX, level_badge, level_slot_html
 from .components.sparkline import SPARKLINE_SLOT_HTML, sparkline_points
 from .components.stacktrace import stacktrace_view
 from .components.timeago import TIME_SLOT_HTML
+from .components.timerange import range_params, time_range_picker
 from .events import COLUMNS as EVENT_COLUMNS
 from .events import MESSAGE_SLOT_HTML, event_rows
 from .layout import page, preferences, project_name, run, selected_project_id, write
@@ -74,23 +76,35 @@ def register(settings: Settings) -> None:
         status = status if status in (*ISSUE_STATUSES, 'all') else 'open'
         sort = sort if sort in SORTS else 'last_seen'
         project_id = selected_project_id()
+        query = ui.context.client.request.query_params
+        # No range in the URL: issues of all time (the list is about what is open, not only what is recent).
+        time_range = None if query.get('range') in (None, 'all') else resolve_range(
+            query.get('range'), start=query.get('start'), end=query.get('end')
+        )  # fmt: skip
+        rparams = range_params(time_range) if time_range else {}
         f = IssueFilter(
             project_ids=None if project_id is None else [project_id],
             status=None if status == 'all' else status,
             sort=sort,
+            seen_since=time_range.since if time_range else None,
+            seen_until=time_range.until if time_range and time_range.key == 'custom' else None,
         )
         timezone = preferences()['timezone']
         data = await run(issue_page, f, preferences()['page_size'], cursor)
 
         def go(**changes) -> None:
-            ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **changes}))
+            ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **rparams, **changes}))
+
+        def go_range(params: dict[str, str]) -> None:
+            ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **params}))
 
         with ui.row().classes('w-full items-center justify-between'):
             ui.label('Issues').classes('text-2xl font-semibold')
             with ui.row().classes('items-center gap-2'):
+                time_range_picker(time_range, go_range, timezone=timezone, allow_all=True)
                 ui.toggle(STATUS_LABELS, value=status, on_change=lambda e: go(status=e.value)).props(
-                    'dense no-caps unelevated rounded'
-                ).mark('issue-status')
+                    'dense no-caps unelevated rounded toggle-color=primary padding="4px 12px"'
+                ).classes('pk-range').mark('issue-status')
                 ui.select(SORTS, value=sort, label='Sort by', on_change=lambda e: go(sort=e.value)).props(
                     'dense outlined options-dense'
                 ).classes('w-36').mark('issue-sort')

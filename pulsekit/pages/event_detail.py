@@ -13,6 +13,7 @@ from ..timefmt import absolute_time, relative_time
 from .components.clipboard import copy_button
 from .components.empty import empty_state
 from .components.level import level_badge
+from .components.plural import count_text
 from .components.stacktrace import stacktrace_view
 from .layout import page, preferences, project_name, run
 
@@ -53,7 +54,7 @@ def register(settings: Settings) -> None:
                         'Open issue', icon='bug_report', on_click=lambda: ui.navigate.to(f'/issues/{issue["id"]}')
                     ).props('unelevated no-caps')
                     ui.button(
-                        f'All {issue["event_count"]:,} events of this issue',
+                        f'All {count_text(issue["event_count"], "event")} of this issue',
                         icon='list',
                         on_click=lambda: ui.navigate.to('/events?' + urlencode({'issue': issue['id'], 'range': '30d'})),
                     ).props('outline no-caps')
@@ -101,7 +102,7 @@ def register(settings: Settings) -> None:
                         'statusBar': False,
                         'mode': 'tree',
                     }
-                ).classes('w-full').mark('metadata')
+                ).classes('w-full pk-json').mark('metadata')
 
         if event['fingerprint']:
             ui.label('Fingerprint: ' + ' · '.join(event['fingerprint'])).classes('pk-muted text-xs pk-mono')

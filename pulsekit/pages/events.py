@@ -27,6 +27,7 @@ from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state, first_event_snippet
 from .components.level import level_slot_html
 from .components.live import LiveFeed
+from .components.plural import count_text
 from .components.timeago import TIME_SLOT_HTML
 from .components.timerange import range_params, time_range_picker
 from .layout import context, page, preferences, project_name, run, selected_project_id
@@ -222,7 +223,7 @@ def register(settings: Settings) -> None:
                     ' — more on older pages' if has_older else ''
                 )
             else:
-                summary.text = f'{total:,} event{"s" * (total != 1)} in this range'
+                summary.text = f'{count_text(total, "event")} in this range'
 
         show_summary(data['total'], len(data['events']), bool(data['next_cursor']))
 

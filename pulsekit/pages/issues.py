@@ -15,6 +15,7 @@ from ..models import ISSUE_STATUSES
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
 from .components.level import LEVEL_HEX, level_badge, level_slot_html
+from .components.plural import count_text
 from .components.sparkline import SPARKLINE_SLOT_HTML, sparkline_points
 from .components.stacktrace import stacktrace_view
 from .components.timeago import TIME_SLOT_HTML
@@ -124,7 +125,7 @@ def register(settings: Settings) -> None:
             async def bulk(action: str) -> None:
                 ids = [row['id'] for row in table.selected]
                 changed = await write(set_issue_status, ids, action)
-                ui.notify(f'{changed} issue{"s" * (changed != 1)} updated', type='positive')
+                ui.notify(f'{count_text(changed, "issue")} updated', type='positive')
                 ui.navigate.reload()
 
             for action, label, icon in (

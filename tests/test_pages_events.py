@@ -68,13 +68,23 @@ async def test_search_box_uses_the_full_text_index_and_search_tokens(seeded, adm
     assert messages(admin) == {'paid 12 EUR'}
 
 
-async def test_search_autocomplete_offers_types_and_tag_values(seeded, admin: User):
+async def test_a_search_with_no_results_offers_to_widen_the_range_or_clear_filters(seeded, admin: User):
+    await admin.open('/events?q=nothing-like-this&range=1h')
+    await admin.should_see('Nothing matches in this range.')
+    admin.find('Search the last 30 days').click()
+    await until(lambda: admin.back_history[-1] == '/events?q=nothing-like-this&range=30d')
+    await admin.should_see('Nothing matches in this range.')
+    admin.find('Clear filters').click()
+    await until(lambda: 'q=' not in admin.back_history[-1])
+
+
+async def test_exclusions_typed_in_the_search_box_live_in_the_url_and_the_box(seeded, admin: User):
     await admin.open('/events')
+    admin.find(marker='search').type('-level:info -env:staging').trigger('keydown.enter')
+    await until(lambda: 'not=' in admin.back_history[-1])
+    assert messages(admin) == {'division by zero', 'database gone'}
     search = admin.find(marker='search').elements.pop()
-    options = search.props['_autocomplete']
-    assert 'type:payment.success' in options
-    assert 'region:eu-west' in options
-    assert 'region:' in options
+    assert search.value == '-level:info -environment:staging'
 
 
 async def test_tag_facets_show_top_values_and_clicking_one_filters(seeded, admin: User):

@@ -37,6 +37,7 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    exclude: list[tuple[str, str]] = field(default_factory=list)  # (level|type|environment|release|tag key, value)
 
 
 @dataclass
@@ -85,6 +86,10 @@ def event_conditions(f: EventFilter) -> list[pw.Expression]:
         conds.append(Event.timestamp >= to_millis(f.since))
     if f.until:
         conds.append(Event.timestamp < to_millis(f.until))
+    for key, value in f.exclude:
+        column = {'level': Event.level, 'type': Event.type, 'environment': Event.environment, 'release': Event.release}
+        field_ = column.get(key) or json_text(db, Event.tags, key)
+        conds.append(field_.is_null() | (field_ != value))  # an event without the field is not excluded
     if f.q:
         condition = full_text_condition(db, f.q)
         if condition is not None:

@@ -3,6 +3,7 @@ capitalisation style for buttons, counts in words, status badges as wide as thei
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -32,9 +33,11 @@ def test_dark_metadata_sentence_case_buttons_and_singular_counts(tmp_path, brows
     _, key = create_project_and_key(data_dir, 'ingest')
     with ServerProcess(data_dir) as server:
         event_id = str(uuid.uuid4())
+        event_tags = {'region': 'eu-west'}
         metadata = {'order': {'id': 991, 'total': 12.5, 'paid': False, 'coupon': None}, 'items': ['a', 'b']}
         event = {'id': event_id, 'type': 'error', 'level': 'error', 'message': 'card declined',
-                 'exception': {'type': 'CardDeclined', 'value': 'card declined'}, 'metadata': metadata}  # fmt: skip
+                 'exception': {'type': 'CardDeclined', 'value': 'card declined'}, 'metadata': metadata,
+                 'tags': event_tags}  # fmt: skip
         reply = httpx.post(f'{server.url}/api/v1/events', json=event, headers={'X-PulseKit-Key': key['key']})
         assert reply.status_code == 202
         page = new_page(browser)
@@ -50,6 +53,13 @@ def test_dark_metadata_sentence_case_buttons_and_singular_counts(tmp_path, brows
         assert luminance(background) < 0.2 and luminance(key_color) > 0.5, (background, key_color)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / 'event-metadata-dark.png'), full_page=True)
+
+        page.get_by_text('region: eu-west').click()  # a tag chip: filter by, exclude, copy
+        for entry in ('Filter by this tag', 'Exclude this tag', 'Copy region:eu-west'):
+            page.get_by_text(entry).wait_for()
+        page.get_by_text('Exclude this tag').click()
+        page.wait_for_url(re.compile(r'/events\?.*not=region%3Aeu-west'))
+        page.get_by_text('Nothing matches in this range.').wait_for()
 
         page.goto(f'{server.url}/projects')
         page.get_by_role('button', name='New project').wait_for()

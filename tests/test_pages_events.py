@@ -137,9 +137,17 @@ async def test_event_detail_shows_fields_tags_stacktrace_and_issue_links(seeded,
     await admin.should_see('Open issue')
     source = [h for h in admin.find(ui.html).elements if 'return' in h.content]
     assert source and 'hll' in source[0].content  # the failing line is marked
-    admin.find(marker='tag-chip').elements.pop()  # the chips link to the filtered list
-    links = [link.props['href'] for link in admin.find(marker='tag-chip').elements]
-    assert '/events?tag=region%3Aeu-west&range=30d' in links
+    await admin.should_see('Copy region:eu-west')  # each tag chip has a menu: filter by, exclude, copy
+
+
+async def test_a_tag_chip_filters_by_or_excludes_its_tag(seeded, admin: User):
+    event_id, project = seeded['event_ids'][0], seeded['shop']
+    for action, param in (('filter-by', 'tag'), ('exclude', 'not')):
+        await admin.open(f'/events/{event_id}')
+        admin.find(marker=f'tag-{action}-region').click()
+        url = f'/events?project={project}&{param}=region%3Aeu-west&range=30d'
+        await until(lambda url=url: admin.back_history[-1] == url)
+    assert messages(admin) == {'paid 12 EUR', 'slow checkout'}  # all but the event tagged eu-west
 
 
 async def test_unknown_event_says_so(admin: User):

@@ -15,6 +15,7 @@ from .components.empty import empty_state
 from .components.level import level_badge
 from .components.plural import count_text
 from .components.stacktrace import stacktrace_view
+from .components.tag_chip import tag_chip
 from .layout import page, preferences, project_name, run
 
 
@@ -81,9 +82,7 @@ def register(settings: Settings) -> None:
                 ui.label('Tags').classes('font-semibold')
                 with ui.row().classes('gap-2'):
                     for key, value in sorted(event['tags'].items()):
-                        target = '/events?' + urlencode({'tag': f'{key}:{value}', 'range': '30d'})
-                        with ui.link(target=target).classes('no-underline').mark('tag-chip'):
-                            ui.chip(f'{key}: {value}', icon='sell').props('dense outline color=primary clickable')
+                        tag_chip(key, value, event['project_id'])
 
         if event['stacktrace'] or event['exception']:
             with ui.card().classes('pk-card w-full p-4 gap-2'):

@@ -16,7 +16,8 @@ import peewee as pw
 
 from ..db import get_visible, json_text
 from ..errors import InvalidRequest, NotFound
-from ..models import ISSUE_STATUSES, Event, Issue, to_millis
+from ..labels import labels_of_issues
+from ..models import ISSUE_STATUSES, Event, Issue, IssueLabel, to_millis
 from .search import full_text_condition, recent_match_seqs
 
 MAX_PAGE = 200
@@ -48,6 +49,7 @@ class IssueFilter:
     sort: str = 'last_seen'
     seen_since: datetime | None = None  # issues with events in [seen_since, seen_until): seen in a time range
     seen_until: datetime | None = None
+    label_ids: list[int] | None = None  # issues carrying any of these labels ([]: a label that matched nothing)
 
 
 def encode_cursor(*values) -> str:
@@ -166,6 +168,8 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
         conds.append(Issue.status == f.status)
     if f.levels:
         conds.append(Issue.level.in_(f.levels))
+    if f.label_ids is not None:
+        conds.append(Issue.id.in_(IssueLabel.select(IssueLabel.issue).where(IssueLabel.label.in_(f.label_ids or [0]))))
     if f.seen_since is not None:
         conds.append(Issue.last_seen >= f.seen_since)
     if f.seen_until is not None:
@@ -183,7 +187,8 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
         last = rows[-1]
         value = getattr(last, f.sort)
         next_cursor = encode_cursor(value if isinstance(value, int) else to_millis(value), last.id)
-    return [issue_to_dict(r) for r in rows], next_cursor
+    labels = labels_of_issues([r.id for r in rows])
+    return [{**issue_to_dict(r), 'labels': labels.get(r.id, [])} for r in rows], next_cursor
 
 
 def get_issue(issue_id: int, project_ids: list[int] | None = None) -> dict:

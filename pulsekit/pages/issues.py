@@ -14,6 +14,7 @@ from ..events.stats import resolve_range
 from ..models import ISSUE_STATUSES
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
+from .components.labels import LABELS_SLOT_HTML, issue_labels, labels_bulk_menu, labels_changed, labels_filter
 from .components.level import LEVEL_HEX, level_badge, level_slot_html
 from .components.plural import count_text
 from .components.sparkline import SPARKLINE_SLOT_HTML, sparkline_points
@@ -44,7 +45,7 @@ TITLE_SLOT_HTML = """
   </div>
   <div class="pk-muted text-xs truncate" style="max-width: 520px">{{ props.row.culprit }}</div>
 </q-td>
-"""
+""".replace('</a>', '</a>' + LABELS_SLOT_HTML, 1)
 FIRST_SLOT_HTML = (
     '<q-td :props="props"><span class="whitespace-nowrap" :title="props.row.first_abs">{{ props.row.first_rel }}'
     '</span></q-td>'
@@ -60,6 +61,8 @@ def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -
             'level': i['level'],
             'status': i['status'],
             'is_regression': i['is_regression'],
+            'labels': i.get('labels') or [],
+            'project_id': i['project_id'],
             'event_count': f'{i["event_count"]:,}',
             'spark': sparkline_points(lines.get(i['id'], [])),
             'first_rel': relative_time(i['first_seen']),
@@ -83,7 +86,10 @@ def register(settings: Settings) -> None:
             query.get('range'), start=query.get('start'), end=query.get('end')
         )  # fmt: skip
         rparams = range_params(time_range) if time_range else {}
+        label_id = int(query['label']) if (query.get('label') or '').isdigit() else None
+        rparams = {**rparams, **({'label': str(label_id)} if label_id else {})}
         f = IssueFilter(
+            label_ids=[label_id] if label_id else None,
             project_ids=None if project_id is None else [project_id],
             status=None if status == 'all' else status,
             sort=sort,
@@ -103,6 +109,7 @@ def register(settings: Settings) -> None:
             ui.label('Issues').classes('text-2xl font-semibold')
             with ui.row().classes('items-center gap-2'):
                 time_range_picker(time_range, go_range, timezone=timezone, allow_all=True)
+                await labels_filter(f.project_ids, label_id, lambda picked: go(label=picked or ''))
                 ui.toggle(STATUS_LABELS, value=status, on_change=lambda e: go(status=e.value)).props(
                     'dense no-caps unelevated rounded toggle-color=primary padding="4px 12px"'
                 ).classes('pk-range').mark('issue-status')
@@ -136,7 +143,15 @@ def register(settings: Settings) -> None:
                 ui.button(label, icon=icon, on_click=lambda a=action: bulk(a)).props('outline dense no-caps').mark(
                     f'bulk-{action}'
                 )
+
+            async def relabelled() -> None:
+                fresh = await run(issue_page, f, preferences()['page_size'], cursor)
+                table.rows = issue_rows(fresh['issues'], fresh['lines'], timezone)
+
+            await labels_bulk_menu(f.project_ids, lambda: table.selected, relabelled)
         bulk_bar.set_visibility(False)
+        # Labels put on or taken off elsewhere show here too.
+        labels_changed().subscribe(lambda _project_id: relabelled())
 
         def on_select() -> None:
             bulk_bar.set_visibility(bool(table.selected))
@@ -187,6 +202,7 @@ def register(settings: Settings) -> None:
                     ui.label(f'#{issue["id"]} · {project_name(issue["project_id"])}').classes('pk-muted text-sm')
                 ui.label(issue['title']).classes('text-xl font-semibold break-all').mark('issue-title')
                 ui.label(issue['culprit'] or '').classes('pk-mono pk-muted text-sm')
+                await issue_labels(issue['project_id'], issue_id)
             with ui.row().classes('gap-2 no-wrap'):
                 if issue['status'] != 'resolved':
                     ui.button('Resolve', icon='check', on_click=lambda: change('resolve')).props('unelevated no-caps')

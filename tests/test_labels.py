@@ -1,10 +1,12 @@
-"""Issue labels: per-project CRUD, on issues one by one or in bulk, the read API filter, and the pages."""
+"""Issue labels (per-project CRUD, on issues, the read API filter, the pages) and per-project tag keys."""
 
 import pytest
 from nicegui.testing import User
 
 from pulsekit.errors import InvalidField
-from pulsekit.events.queries import IssueFilter, list_issues
+from pulsekit.events.facets import tag_facets
+from pulsekit.events.queries import EventFilter, IssueFilter, list_issues
+from pulsekit.events.tag_keys import list_tag_keys, set_tag_key
 from pulsekit.labels import create_label, delete_label, label_issues, labels_of_issues, list_labels, update_label
 from pulsekit.models import Issue
 
@@ -77,3 +79,30 @@ async def test_labels_are_managed_on_the_project_page(seeded, admin: User):
     admin.find(marker='delete-label-flaky').click()
     await until(lambda: in_db(list_labels, [seeded['shop']]) == [])
     assert label['name'] == 'flaky'
+
+
+async def test_tag_keys_are_listed_with_their_values_and_can_be_hidden_or_pinned(seeded, admin: User):
+    shop = seeded['shop']
+    keys = {k['key']: k for k in in_db(list_tag_keys, shop)}
+    assert (keys['region']['values'], keys['browser']['values']) == (2, 1)  # eu-west, us-east; firefox
+    in_db(set_tag_key, shop, 'region', is_hidden=True)
+    in_db(set_tag_key, shop, 'browser', is_pinned=True)
+    facets = in_db(tag_facets, EventFilter(project_ids=[shop]))
+    assert list(facets.keys) == ['browser']  # region hidden, browser pinned first
+    assert 'region' in in_db(tag_facets, EventFilter()).keys  # keys are per project: 'all projects' shows it
+    assert in_db(set_tag_key, shop, 'region', is_pinned=True) == {
+        'key': 'region',
+        'is_hidden': False,
+        'is_pinned': True,
+    }
+
+
+async def test_tag_keys_are_hidden_on_the_project_page(seeded, admin: User):
+    shop = seeded['shop']
+    await admin.open(f'/projects/{shop}')
+    await admin.should_see(marker='tag-key-region')
+    await admin.should_see('2 values')
+    admin.find(marker='hide-region').click()
+    await until(
+        lambda: in_db(list_tag_keys, shop)[-1] == {**in_db(list_tag_keys, shop)[-1], 'key': 'region', 'is_hidden': True}
+    )

@@ -16,6 +16,7 @@ import peewee as pw
 from ..db import is_sqlite
 from ..models import LEVELS, Event, TagCountHourly, to_millis
 from .queries import EventFilter, event_conditions
+from .tag_keys import key_choices
 
 HOUR_MS = 3_600_000
 TOP_VALUES = 5
@@ -107,7 +108,8 @@ def tag_facets(f: EventFilter, top: int = TOP_VALUES) -> Facets:
         if n > 0:
             by_key.setdefault(key, []).append((value, n))
             totals[key] = totals.get(key, 0) + n
-    keys = sorted(by_key, key=lambda k: (-totals[k], k))[:TOP_KEYS]
+    hidden, pinned = key_choices(f.project_ids)
+    keys = sorted((k for k in by_key if k not in hidden), key=lambda k: (k not in pinned, -totals[k], k))[:TOP_KEYS]
     return Facets({k: sorted(by_key[k], key=lambda vn: (-vn[1], vn[0]))[:top] for k in keys}, sampled)
 
 

@@ -11,6 +11,7 @@ from nicegui import Event, ui
 from ...errors import PulseKitError
 from ...labels import COLORS, create_label, delete_label, label_issues, list_labels, update_label
 from ..layout import run, services, write
+from .tag_keys import TagKeyManager
 
 
 def labels_changed() -> Event:
@@ -142,6 +143,8 @@ async def project_tag_cards(project_id: int) -> None:
     """The project page's cards for labels (and, beside them, tag keys), live across dashboards."""
     manager = LabelManager(project_id)
     await manager.refresh()
+    tag_keys = TagKeyManager(project_id)
+    await tag_keys.refresh()
 
     async def on_change(changed_project_id: int) -> None:
         if changed_project_id == project_id:

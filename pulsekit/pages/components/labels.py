@@ -27,7 +27,7 @@ LABELS_SLOT_HTML = (
 
 
 def label_chip(label: dict, on_remove: Callable[[], Awaitable[None]] | None = None) -> ui.chip:
-    chip = ui.chip(label['name'], removable=on_remove is not None, text_color='white').props('dense')
+    chip = ui.chip(label['name'], removable=on_remove is not None, color=None, text_color='white').props('dense')
     chip.style(f'background: {label["color"]}').mark(f'label-{label["name"]}')
     if on_remove is not None:
         chip.on('remove', on_remove)

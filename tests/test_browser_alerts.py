@@ -51,7 +51,7 @@ def test_rule_made_in_the_form_fires_and_the_page_updates_live(tmp_path, browser
             event = {'type': 'log', 'level': 'warning', 'message': 'Payment declined for order 7'}
             reply = httpx.post(f'{server.url}/api/v1/events', json=event, headers={'X-PulseKit-Key': key['key']})
             assert reply.status_code == 202
-            page.get_by_text('Firing', exact=True).wait_for(timeout=5000)  # live, without a reload
+            page.get_by_text('Firing', exact=True).first.wait_for(timeout=5000)  # live, without a reload
             assert receiver.requests and receiver.requests[0].json()['events'][0]['message'] == event['message']
             page.get_by_text('Delivery log').click()
             page.locator('td', has_text='delivered').wait_for(timeout=5000)

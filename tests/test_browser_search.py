@@ -33,12 +33,14 @@ def test_suggestions_follow_the_token_being_typed_and_arrow_keys_pick_them(tmp_p
         box.press_sequentially('tim')  # the first token: words from the index, most common first
         suggestions = page.locator('.q-menu .q-item')
         suggestions.filter(has_text='timeout').wait_for()
+        page.wait_for_timeout(300)  # the answers to earlier keystrokes have arrived
         assert suggestions.first.inner_text().startswith('timeout')
         box.press('ArrowDown')
         box.press('Enter')
         assert box.input_value() == 'timeout '
         box.press_sequentially('-lev')  # a second token, negated
         suggestions.filter(has_text='level:').wait_for()
+        page.wait_for_timeout(300)
         box.press('ArrowDown')
         box.press('Enter')
         assert box.input_value() == 'timeout -level:'

@@ -75,7 +75,10 @@ class SearchBox:
             self.show(items)
 
     def show(self, items: list[Suggestion]) -> None:
-        self.items, self.active = items, -1
+        # A late answer (to an earlier keystroke) keeps the suggestion the user moved to, if it is still offered.
+        highlighted = self.items[self.active].token if 0 <= self.active < len(self.items) else None
+        tokens = [i.token for i in items]
+        self.items, self.active = items, tokens.index(highlighted) if highlighted in tokens else -1
         self.render()
 
     def render(self) -> None:

@@ -96,7 +96,7 @@ def register(settings: Settings) -> None:
 
         await keys_panel(project.id, data.public_url, on_created=lambda key: snippets.refresh(key))
         snippets = onboarding_panel(data.public_url, project.id, refresh_stats)
-        await project_tag_cards(project.id)
+        project_tag_cards(project.id)
         if not is_admin():
             return
 

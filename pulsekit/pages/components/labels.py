@@ -139,12 +139,17 @@ class LabelManager:
         await self._apply(delete_label, label['id'])
 
 
-async def project_tag_cards(project_id: int) -> None:
-    """The project page's cards for labels (and, beside them, tag keys), live across dashboards."""
+def project_tag_cards(project_id: int) -> None:
+    """The project page's cards for labels and tag keys, live across dashboards. Their rows load just
+    after the page is sent, so the rest of the page does not wait for them."""
     manager = LabelManager(project_id)
-    await manager.refresh()
     tag_keys = TagKeyManager(project_id)
-    await tag_keys.refresh()
+
+    async def load() -> None:
+        await manager.refresh()
+        await tag_keys.refresh()
+
+    ui.timer(0, load, once=True)
 
     async def on_change(changed_project_id: int) -> None:
         if changed_project_id == project_id:

@@ -3,7 +3,7 @@ batches, then time, on the server side, what the dashboard pages ask the databas
 
     .venv/bin/python benchmarks/dashboard.py [--events 1000000] [--data-dir DIR] [--reuse]
 
-Targets on a 2-core machine: events page and search < 50 ms; facets and home aggregates < 200 ms.
+Targets on a 2-core machine: events page, search and autocomplete < 50 ms; facets and home aggregates < 200 ms.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pulsekit.events.filters import filter_from_params, is_countable
 from pulsekit.events.ingest import prepare_event
 from pulsekit.events.queries import list_events
 from pulsekit.events.stats import home_summary, level_counts, resolve_range
+from pulsekit.events.suggest import suggest
 from pulsekit.models import Event, Project, now_utc, to_millis
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
@@ -102,6 +103,15 @@ def events_page(params: dict):
     return run
 
 
+def suggestion(text: str, range_key: str):
+    time_range = resolve_range(range_key)
+
+    def run():
+        return suggest(text, None, None, time_range.since_ms, time_range.until_ms)
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--events', type=int, default=1_000_000)
@@ -141,6 +151,11 @@ def main() -> None:
                 ),
                 ('home aggregates (24 h)', lambda: home_summary(None, resolve_range('24h')), 200),
                 ('home aggregates (30 d)', lambda: home_summary(None, resolve_range('30d')), 200),
+                # Search-box autocomplete: one call per keystroke (field names + index words, then values).
+                ('autocomplete "ti" (fields + words, 24 h)', suggestion('level:error ti', '24h'), 50),
+                ('autocomplete "level:" (values, 30 d)', suggestion('timeout level:', '30d'), 50),
+                ('autocomplete "type:" (values, 30 d)', suggestion('type:', '30d'), 50),
+                ('autocomplete "region:" (tag values, 30 d)', suggestion('-region:', '30d'), 50),
             ]
             print(f'{"query":<44} {"median":>9} {"p90":>9} {"target":>8}')
             failed = 0

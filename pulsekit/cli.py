@@ -56,6 +56,7 @@ def cmd_serve(args) -> None:
 
     from .app import create_app
     from .logs import configure_logging
+    from .server_address import clear_address, record_address
     from .serving import uvicorn_options
 
     settings = _settings(args)
@@ -64,15 +65,19 @@ def cmd_serve(args) -> None:
     tune_garbage_collector()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     print(f'PulseKit {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})', flush=True)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        **uvicorn_options(settings),
-        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; only the configured proxies here.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=list(settings.trusted_proxies) or None,
-    )
+    record_address(settings.data_dir, settings.host, settings.port)  # `key create` and `demo --live` read it
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            **uvicorn_options(settings),
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; only the configured proxies here.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        )
+    finally:
+        clear_address(settings.data_dir)
 
 
 # Objects per collection of the youngest generation, and collections before the next older one is swept.
@@ -155,7 +160,7 @@ def cmd_key_create(args) -> None:
         f'created key {row.name!r} for {project.slug} ({row.permissions})\n\n'
         f'  key: {key}\n  DSN: {dsn}\n\nThe key is shown only now: store it somewhere safe.'
     )
-    _emit(args, payload, text)
+    _emit(args, payload, key if args.quiet and not args.json else text)
 
 
 def cmd_key_list(args) -> None:
@@ -235,8 +240,10 @@ def cmd_user_create(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from .demo import generate_demo
+    from . import demo
+    from .instance_settings import public_url
     from .projects import dsn_for
+    from .server_address import serving_url
     from .services import start_services
 
     settings = _settings(args)
@@ -253,19 +260,26 @@ def cmd_demo(args) -> None:
 
     try:
         with services.db.connection_context():
-            summary = generate_demo(services.writer, args.events, args.days, progress=progress)
+            if args.live and demo.has_demo_events():
+                # Keep the data there is: --live only adds live events (with a key of its own).
+                projects = demo.demo_projects()
+                first = projects[demo.PROJECTS[0]]
+                summary = {'projects': list(projects), 'events': 0, 'issues': None,
+                           'key': demo.demo_key(first, 'demo live'), 'key_project_id': first.id}  # fmt: skip
+            else:
+                summary = demo.generate_demo(services.writer, args.events, args.days, progress=progress)
+                if not args.json:
+                    print(file=sys.stderr)
+            # The server of this data directory (its real port), unless a public URL is configured.
+            url = serving_url(settings.host, args.port) if args.port else public_url(settings)
     finally:
         services.close()
-    if not args.json:
-        print(file=sys.stderr)
-    dsn = dsn_for(summary['key'], summary['key_project_id'], settings.public_url)
+    dsn = dsn_for(summary['key'], summary['key_project_id'], url)
     if args.live:
-        from .demo import send_live
-
-        print(f'sending live events to {settings.public_url} for {args.live} s (Ctrl-C stops)…', file=sys.stderr)
+        print(f'sending live events to {url} for {args.live} s (Ctrl-C stops)…', file=sys.stderr)
         try:
-            summary['live_events'] = send_live(
-                settings.public_url,
+            summary['live_events'] = demo.send_live(
+                url,
                 summary['key'],
                 args.live,
                 on_sent=lambda n: print(f'\r  {n:,} live events sent', end='', file=sys.stderr),
@@ -273,11 +287,16 @@ def cmd_demo(args) -> None:
         except KeyboardInterrupt:
             pass
         print(file=sys.stderr)
+    names = ', '.join(summary['projects'])
+    seeded = (
+        f'demo data ready: {summary["events"]:,} events in {names} ({summary["issues"]} issues)'
+        if summary['events']
+        else f'kept the demo data of {names}'
+    )
     _emit(
         args,
         {**summary, 'dsn': dsn},
-        f'demo data ready: {summary["events"]:,} events in {", ".join(summary["projects"])} '
-        f'({summary["issues"]} issues)\nA demo key (ingest, read) for {summary["projects"][0]}: {summary["key"]}\n'
+        f'{seeded}\nA demo key (ingest, read) for {summary["projects"][0]}: {summary["key"]}\n'
         'Open the dashboard (pulsekit serve) and log in.',
     )
 
@@ -318,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--project', required=True, help='project slug or id')
     p.add_argument('--name', default='default', help='a label for the key, e.g. "web backend"')
     p.add_argument('--permissions', default='ingest', help='comma-separated: ingest,read,admin (default: ingest)')
+    p.add_argument('--quiet', action='store_true', help='print only the key, e.g. KEY=$(pulsekit key create … --quiet)')
     p = add(key, 'list', cmd_key_list, "list a project's keys (prefixes only)")
     p.add_argument('--project', required=True, help='project slug or id')
     p = add(key, 'revoke', cmd_key_revoke, 'revoke a key')
@@ -336,10 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         '--live',
         type=int,
         metavar='SECONDS',
-        help='afterwards, send a few events per second to the running server (pulsekit serve) for SECONDS',
+        help='send a few events per second to the running server (pulsekit serve) for SECONDS; '
+        'demo data already there is kept, not seeded again',
     )
     demo.add_argument(
-        '--port', type=int, help='port of the running server for --live (default: $PULSEKIT_PORT or 4000)'
+        '--port', type=int, help='port of the running server for --live (default: where it serves this data directory)'
     )
 
     user = sub.add_parser('user', help='manage dashboard users').add_subparsers(

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import peewee as pw
+
 from .events.ingest import prepare_event
 from .events.issues import set_issue_status
 from .events.writer import Writer
 from .models import Event, Issue, Project
-from .projects import create_key, create_project
+from .projects import create_key, create_project, slugify
 
 BATCH_EVENTS = 500
 PROJECTS = ('Web Shop', 'Mobile API', 'Billing Worker')
@@ -118,6 +120,34 @@ def _moment(rng: random.Random, now: datetime, days: int) -> datetime:
             return moment
 
 
+def _existing_project(name: str) -> Project | None:
+    """A project the user already has under this name, whatever its case or spacing ("Web shop" from the
+    README is the demo's "Web Shop"): the demo reuses it instead of adding a near-duplicate."""
+    return (
+        Project.select()
+        .where((pw.fn.LOWER(Project.name) == name.lower()) | (Project.slug == slugify(name)))
+        .order_by(Project.id)
+        .first()
+    )
+
+
+def demo_projects() -> dict[str, Project]:
+    """The demo projects by name, created when missing, reused when the user has them already."""
+    return {name: _existing_project(name) or create_project(name) for name in PROJECTS}
+
+
+def demo_key(project: Project, name: str = 'demo') -> str:
+    """A fresh ingest+read key for a demo project (keys are stored hashed: an old one cannot be shown again)."""
+    _, key = create_key(project, name, ['ingest', 'read'])
+    return key
+
+
+def has_demo_events() -> bool:
+    """Do the demo projects hold events already (`demo --live` then only sends live ones)?"""
+    ids = [p.id for p in (_existing_project(name) for name in PROJECTS) if p is not None]
+    return bool(ids) and Event.select().where(Event.project.in_(ids)).exists()
+
+
 def generate_demo(
     writer: Writer,
     events: int = 5000,
@@ -130,14 +160,8 @@ def generate_demo(
     """Create the demo projects (if missing) and write `events` events through the writer; returns a summary."""
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
-    projects: dict[str, Project] = {}
-    key, key_project_id = None, None
-    for name in PROJECTS:
-        project = Project.get_or_none(Project.name == name) or create_project(name)
-        projects[name] = project
-        if key is None:
-            _, key = create_key(project, 'demo', ['ingest', 'read'])
-            key_project_id = project.id
+    projects = demo_projects()
+    key, key_project_id = demo_key(projects[PROJECTS[0]]), projects[PROJECTS[0]].id
     weights = (0.55, 0.3, 0.15)
     plan: list[tuple[str, dict]] = []
     for _ in range(events):

@@ -12,6 +12,7 @@ from typing import Any
 from .config import Settings
 from .errors import InvalidField
 from .models import Setting
+from .server_address import recorded_url
 
 DEFAULTS: dict[str, Any] = {
     'instance_name': 'PulseKit',  # shown in the header and page titles
@@ -54,8 +55,10 @@ def all_settings() -> dict[str, Any]:
 
 
 def public_url(settings: Settings) -> str:
-    """The URL users reach this instance at: the admin's setting, else the configured one."""
-    return (get_setting('public_base_url') or settings.public_url).rstrip('/')
+    """The URL users reach this instance at: the admin's setting, else PULSEKIT_BASE_URL, else where the server
+    of this data directory listens (so `key create` beside `serve --port 5000` prints :5000), else host:port."""
+    configured = get_setting('public_base_url') or settings.base_url
+    return (configured or recorded_url(settings.data_dir) or settings.public_url).rstrip('/')
 
 
 def default_retention_days(settings: Settings) -> int:

@@ -274,6 +274,42 @@ class IssueCountHourly(BaseModel):
         primary_key = pw.CompositeKey('issue', 'hour')
 
 
+class Label(BaseModel):
+    """A project's issue label: a short name and a colour (#rrggbb)."""
+
+    id = pw.AutoField()
+    project = pw.ForeignKeyField(Project, backref='labels', on_delete='CASCADE', column_name='project_id')
+    name = pw.CharField(max_length=40)
+    color = pw.CharField(max_length=7)
+    inserted_at = MillisField()
+
+    class Meta:
+        table_name = 'labels'
+        indexes = ((('project', 'name'), True),)
+
+
+class IssueLabel(BaseModel):
+    issue = pw.ForeignKeyField(Issue, on_delete='CASCADE', column_name='issue_id')
+    label = pw.ForeignKeyField(Label, on_delete='CASCADE', column_name='label_id')
+
+    class Meta:
+        table_name = 'issue_labels'
+        primary_key = pw.CompositeKey('issue', 'label')
+
+
+class TagKey(BaseModel):
+    """A project's choice about one tag key: hidden from the facets, or pinned first."""
+
+    project = pw.ForeignKeyField(Project, on_delete='CASCADE', column_name='project_id')
+    key = pw.CharField(max_length=64)
+    is_hidden = pw.BooleanField(default=False)
+    is_pinned = pw.BooleanField(default=False)
+
+    class Meta:
+        table_name = 'tag_keys'
+        primary_key = pw.CompositeKey('project', 'key')
+
+
 MODELS = [
     Project,
     ApiKey,
@@ -289,6 +325,9 @@ MODELS = [
     EventCountHourly,
     TagCountHourly,
     IssueCountHourly,
+    Label,
+    IssueLabel,
+    TagKey,
 ]
 
 

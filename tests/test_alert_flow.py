@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from pulsekit.alerts import catchup, signing
+from pulsekit.alerts import catchup, signing, status
 from pulsekit.alerts.engine import AlertEngine
-from pulsekit.alerts.rules import create_rule, get_rule
+from pulsekit.alerts.evaluate import grid_end
+from pulsekit.alerts.rules import create_rule, get_rule, update_rule
 from pulsekit.config import Settings
 from pulsekit.errors import InvalidField
 from pulsekit.models import AlertFiring, Issue, WebhookDelivery, now_utc
@@ -158,27 +159,60 @@ async def test_new_error_fires_on_regression_only_when_enabled(settings, receive
             assert keys[1].startswith('regression:')
 
 
-async def test_threshold_fires_once_per_window_and_respects_the_cooldown(settings, receiver):
+def errors_at(stamp, count, message='e'):
+    return [{'type': 'error', 'level': 'error', 'message': f'{message}{i}', 'timestamp': stamp} for i in range(count)]
+
+
+async def test_a_threshold_spike_notifies_once_while_firing_and_once_when_it_resolves(settings, receiver):
     async with alert_instance(settings) as h:
         config = {'threshold': 5, 'window_s': 60, 'level': ['error']}
-        rule = await h.run(new_rule, h, 'threshold', config, receiver.url, cooldown_s=120)
-        now = now_utc()
-        stamp = (now - timedelta(seconds=30)).timestamp()
-        await h.ingest(*[{'type': 'error', 'level': 'error', 'message': f'e{i}', 'timestamp': stamp} for i in range(5)])
+        rule = await h.run(new_rule, h, 'threshold', config, receiver.url, cooldown_s=0)
+        now = grid_end(now_utc(), settings.alert_eval_interval_s)
+        stamp = (now - timedelta(seconds=5)).timestamp()
+        await h.ingest(*errors_at(stamp, 5))
         assert await h.engine.run_thresholds(now) == 0  # 5 is not more than 5
-        await h.ingest({'type': 'error', 'level': 'error', 'message': 'e5', 'timestamp': stamp})
+        await h.ingest(*errors_at(stamp, 2, 'late'))  # the 7-event spike of the report
         await h.ingest({'type': 'log', 'level': 'info', 'message': 'not counted', 'timestamp': stamp})
+        # Checked every 10 s while the spike stays in the 60 s window: one notification, not six.
+        fired = [await h.engine.run_thresholds(now + timedelta(seconds=s)) for s in range(0, 60, 10)]
+        assert fired == [1, 0, 0, 0, 0, 0]
+        assert await h.run(lambda: status.rule_statuses([get_rule(rule.id)])[rule.id]) == 'firing'
+        assert await h.engine.run_thresholds(now + timedelta(seconds=70)) == 1  # fell back: resolved
+        assert await h.engine.run_thresholds(now + timedelta(seconds=80)) == 0
+        assert await h.run(lambda: status.rule_statuses([get_rule(rule.id)])[rule.id]) == 'ok'
+        first, resolved = await h.run(firings, rule.id)
+        assert first.payload['alert']['status'] == 'firing' and first.event_count == 7
+        assert [e['message'] for e in first.payload['events']][:2] == ['e0', 'e1']  # oldest first
+        assert first.payload['context']['time_window'] == '1m' and first.payload['context']['threshold'] == 5
+        assert resolved.payload['alert']['status'] == 'resolved' and resolved.event_count == 0
+        [request] = await receiver.wait_for(1)  # the resolved one is due at the test's future `now`
+        assert request.json()['alert']['status'] == 'firing'
+
+
+async def test_a_firing_threshold_rule_renotifies_when_asked(settings, receiver):
+    async with alert_instance(settings) as h:
+        config = {'threshold': 0, 'window_s': 300, 'renotify_s': 30}
+        rule = await h.run(new_rule, h, 'threshold', config, receiver.url)
+        now = grid_end(now_utc(), settings.alert_eval_interval_s)
+        await h.ingest(error(timestamp=(now - timedelta(seconds=5)).timestamp()))
+        fired = [await h.engine.run_thresholds(now + timedelta(seconds=s)) for s in range(0, 70, 10)]
+        assert fired == [1, 0, 0, 1, 0, 0, 1]
+        assert {f.payload['alert']['status'] for f in await h.run(firings, rule.id)} == {'firing'}
+
+
+async def test_a_threshold_rules_state_survives_a_restart_and_pausing_resets_it(settings, receiver):
+    now = grid_end(now_utc(), settings.alert_eval_interval_s)
+    async with alert_instance(settings) as h:
+        rule = await h.run(new_rule, h, 'threshold', {'threshold': 0, 'window_s': 60}, receiver.url)
+        await h.ingest(error(timestamp=(now - timedelta(seconds=5)).timestamp()))
         assert await h.engine.run_thresholds(now) == 1
-        assert await h.engine.run_thresholds(now + timedelta(seconds=1)) == 0  # same grid point: same window
-        assert await h.engine.run_thresholds(now + timedelta(seconds=15)) == 0  # next window, still cooling down
-        later = now + timedelta(seconds=200)
-        late_stamp = (later - timedelta(seconds=20)).timestamp()
-        await h.ingest(*[{'type': 'error', 'level': 'error', 'message': 'x', 'timestamp': late_stamp}] * 6)
-        assert await h.engine.run_thresholds(later) == 1  # cooldown over: fires again
-        [first, second] = await h.run(firings, rule.id)
-        assert second.window_key != first.window_key
-        assert first.event_count == 6 and first.window_key.startswith('threshold:')
-        assert len(first.payload['events']) == 6 and first.payload['context']['time_window']['seconds'] == 60
+    async with alert_instance(settings) as h:  # the same database, a new process's engine
+        assert await h.engine.run_thresholds(now + timedelta(seconds=10)) == 0  # still firing: quiet
+        assert await h.run(lambda: status.count_firing_rules(None)) == 1
+        await h.run(update_rule, rule.id, {'enabled': False}, allow_private=True)
+        assert await h.run(lambda: status.count_firing_rules(None)) == 0
+        await h.run(update_rule, rule.id, {'enabled': True}, allow_private=True)
+        assert await h.engine.run_thresholds(now + timedelta(seconds=20)) == 1  # starts again from ok
 
 
 async def test_threshold_window_dedupe_survives_a_restart(settings, receiver):

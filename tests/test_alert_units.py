@@ -11,7 +11,7 @@ from pulsekit.alerts import signing
 from pulsekit.alerts.dispatcher import parse_retry_after
 from pulsekit.alerts.evaluate import grid_end, pattern_matches
 from pulsekit.alerts.formats import render_body
-from pulsekit.alerts.outbox import retry_delay_s
+from pulsekit.alerts.outbox import format_duration, retry_delay_s
 from pulsekit.alerts.rules import validate_config, validate_rule
 from pulsekit.alerts.targets import TargetRefused, refusal_reason, resolve_target
 from pulsekit.errors import InvalidField
@@ -55,7 +55,7 @@ def test_a_valid_threshold_rule_is_normalised():
     config = validate_config('threshold', {'threshold': '5', 'level': 'error,fatal', 'tags': {'region': 'eu'}})
     assert config == {
         'threshold': 5, 'window_s': 300, 'level': ['error', 'fatal'], 'type': None, 'environment': None,
-        'tags': {'region': 'eu'},
+        'tags': {'region': 'eu'}, 'renotify_s': 0,
     }  # fmt: skip
 
 
@@ -164,22 +164,43 @@ def test_threshold_windows_end_on_the_evaluation_grid():
 
 
 PAYLOAD = {
-    'alert': {'id': 1, 'name': 'Checkout errors', 'rule_type': 'threshold', 'triggered_at': '2026-11-26T08:00:00Z'},
+    'alert': {
+        'id': 1,
+        'name': 'Checkout errors',
+        'rule_type': 'threshold',
+        'status': 'firing',
+        'triggered_at': '2026-11-26T08:00:00Z',
+    },
     'project': {'id': 2, 'name': 'Shop'},
     'events': [{'id': 'e1', 'type': 'error', 'level': 'error', 'message': 'card declined', 'timestamp': None}],
-    'context': {'event_count': 12, 'time_window': {'seconds': 300}},
+    'context': {'event_count': 12, 'time_window': '5m'},
     'url': 'http://pulse.example/alerts?rule=1',
 }
 
 
 def test_chat_formats_carry_the_headline_events_and_link():
     slack = render_body('slack', PAYLOAD)
-    assert 'Checkout errors fired in Shop: 12 event(s)' in slack['text']
+    assert 'Checkout errors fired in Shop: 12 events in 5m (threshold)' in slack['text']
     assert 'card declined' in slack['text'] and 'http://pulse.example/alerts?rule=1' in slack['text']
     discord = render_body('discord', PAYLOAD)
     assert discord['content'].startswith('Checkout errors fired in Shop')
     assert discord['embeds'][0]['url'] == PAYLOAD['url'] and 'card declined' in discord['embeds'][0]['description']
     assert render_body('json', PAYLOAD) is PAYLOAD
+    resolved = {
+        **PAYLOAD,
+        'alert': {**PAYLOAD['alert'], 'status': 'resolved'},
+        'context': {'event_count': 1, 'time_window': '5m'},
+    }
+    assert render_body('slack', resolved)['text'].startswith(
+        'Resolved: Checkout errors in Shop: 1 event in the last 5m'
+    )
+
+
+@pytest.mark.parametrize(
+    ('seconds', 'text'), [(0, '0s'), (45, '45s'), (60, '1m'), (300, '5m'), (3600, '1h'), (5400, '1h30m'), (86400, '1d')]
+)
+def test_time_windows_read_as_duration_strings(seconds, text):
+    assert format_duration(seconds) == text
 
 
 def test_the_receiver_example_in_the_protocol_doc_verifies_our_signatures():

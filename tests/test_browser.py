@@ -134,7 +134,7 @@ def test_hostile_text_renders_as_text_everywhere(tmp_path, browser):
         assert page.js_errors == []
 
 
-PAGES = ('/', '/events', '/issues', '/settings')
+PAGES = ('/', '/events', '/issues', '/alerts', '/projects', '/settings')
 
 
 def test_screenshots_of_every_page_light_and_dark(tmp_path, browser):

@@ -1,13 +1,16 @@
 """The /alerts page: rules created and edited in forms with inline validation, live status, logs, test webhook."""
 
+from datetime import UTC, datetime, timedelta
+
 from nicegui.testing import User
 
+from pulsekit.alerts.evaluate import grid_end
 from pulsekit.alerts.rules import create_rule, list_rules
 from pulsekit.instance_settings import get_setting, set_setting
 from pulsekit.models import AlertRule
 
 from .alert_support import Receiver
-from .dashboard import in_db, services, until
+from .dashboard import error_body, in_db, services, store_events, until
 
 
 async def settled() -> None:
@@ -149,3 +152,32 @@ async def test_preview_shows_how_often_the_rule_would_have_fired(seeded, admin: 
     label = admin.find(marker='rule-preview').elements.pop()
     await until(lambda: 'once' in label.text)
     assert label.text == 'Would have fired once in the last 24 h.'
+
+
+async def test_firing_history_shows_statuses_readable_windows_and_the_first_event(seeded, admin: User):
+    receiver = Receiver()
+    try:
+        await settled()
+        in_db(set_setting, 'allow_private_webhook_targets', True)
+        config = {'threshold': 1, 'window_s': 60, 'level': ['error']}
+        body = {'name': 'Spike', 'rule_type': 'threshold', 'config': config, 'webhook_url': receiver.url}
+        rule = in_db(create_rule, seeded['shop'], body, allow_private=True)
+        now = grid_end(datetime.now(UTC), 10)
+        stamp = (now - timedelta(seconds=5)).isoformat()
+        first_id, *_ = store_events(
+            seeded['shop'], [error_body(f'card declined {i}', timestamp=stamp) for i in range(3)]
+        )
+        engine = services().extras['alerts']
+        assert await engine.run_thresholds(now) == 1
+        assert await engine.run_thresholds(now + timedelta(seconds=70)) == 1  # the window emptied: resolved
+        await admin.open(f'/alerts?rule={rule.id}')
+        await admin.should_see('Firing history')
+        table = admin.find(marker='firing-table').elements.pop()
+        await until(lambda: len(table.rows) == 2)
+        resolved, fired = table.rows
+        assert (resolved['status'], fired['status']) == ('resolved', 'firing')
+        assert fired['event_count'] == '3' and fired['first_message'] == 'card declined 0'
+        assert fired['first_href'] == f'/events/{first_id}'
+        assert fired['window'].endswith('(1m)') and 'threshold:' not in fired['window']
+    finally:
+        receiver.close()

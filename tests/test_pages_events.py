@@ -68,13 +68,23 @@ async def test_search_box_uses_the_full_text_index_and_search_tokens(seeded, adm
     assert messages(admin) == {'paid 12 EUR'}
 
 
-async def test_search_autocomplete_offers_types_and_tag_values(seeded, admin: User):
+async def test_a_search_with_no_results_offers_to_widen_the_range_or_clear_filters(seeded, admin: User):
+    await admin.open('/events?q=nothing-like-this&range=1h')
+    await admin.should_see('Nothing matches in this range.')
+    admin.find('Search the last 30 days').click()
+    await until(lambda: admin.back_history[-1] == '/events?q=nothing-like-this&range=30d')
+    await admin.should_see('Nothing matches in this range.')
+    admin.find('Clear filters').click()
+    await until(lambda: 'q=' not in admin.back_history[-1])
+
+
+async def test_exclusions_typed_in_the_search_box_live_in_the_url_and_the_box(seeded, admin: User):
     await admin.open('/events')
+    admin.find(marker='search').type('-level:info -env:staging').trigger('keydown.enter')
+    await until(lambda: 'not=' in admin.back_history[-1])
+    assert messages(admin) == {'division by zero', 'database gone'}
     search = admin.find(marker='search').elements.pop()
-    options = search.props['_autocomplete']
-    assert 'type:payment.success' in options
-    assert 'region:eu-west' in options
-    assert 'region:' in options
+    assert search.value == '-level:info -environment:staging'
 
 
 async def test_tag_facets_show_top_values_and_clicking_one_filters(seeded, admin: User):
@@ -127,9 +137,17 @@ async def test_event_detail_shows_fields_tags_stacktrace_and_issue_links(seeded,
     await admin.should_see('Open issue')
     source = [h for h in admin.find(ui.html).elements if 'return' in h.content]
     assert source and 'hll' in source[0].content  # the failing line is marked
-    admin.find(marker='tag-chip').elements.pop()  # the chips link to the filtered list
-    links = [link.props['href'] for link in admin.find(marker='tag-chip').elements]
-    assert '/events?tag=region%3Aeu-west&range=30d' in links
+    await admin.should_see('Copy region:eu-west')  # each tag chip has a menu: filter by, exclude, copy
+
+
+async def test_a_tag_chip_filters_by_or_excludes_its_tag(seeded, admin: User):
+    event_id, project = seeded['event_ids'][0], seeded['shop']
+    for action, param in (('filter-by', 'tag'), ('exclude', 'not')):
+        await admin.open(f'/events/{event_id}')
+        admin.find(marker=f'tag-{action}-region').click()
+        url = f'/events?project={project}&{param}=region%3Aeu-west&range=30d'
+        await until(lambda url=url: admin.back_history[-1] == url)
+    assert messages(admin) == {'paid 12 EUR', 'slow checkout'}  # all but the event tagged eu-west
 
 
 async def test_unknown_event_says_so(admin: User):

@@ -1,11 +1,18 @@
 """Home page: cards, chart, top issues and recent events for the selected range and project, live."""
 
+from datetime import UTC, datetime, timedelta
+
 from nicegui import ui
 from nicegui.testing import User
 
+from pulsekit.alerts.evaluate import grid_end
+from pulsekit.alerts.rules import create_rule, update_rule
+from pulsekit.instance_settings import set_setting
+from pulsekit.models import AlertRule
 from pulsekit.projects import create_project
 
-from .dashboard import error_body, in_db, store_events
+from .alert_support import Receiver
+from .dashboard import error_body, in_db, services, store_events
 
 
 async def test_new_instance_home_says_to_create_a_project(admin: User):
@@ -48,3 +55,25 @@ async def test_home_updates_live_when_events_arrive(seeded, admin: User):
     await admin.should_not_see('brand new failure')
     store_events(seeded['shop'], [error_body('brand new failure')])
     await admin.should_see('brand new failure', retries=30)
+
+
+async def test_firing_alerts_card_counts_rules_firing_now_not_notifications(seeded, admin: User):
+    receiver = Receiver()
+    try:
+        in_db(set_setting, 'allow_private_webhook_targets', True)
+        now = grid_end(datetime.now(UTC), 10)
+        for name in ('Spike', 'Calm'):
+            body = {'name': name, 'rule_type': 'threshold', 'config': {'threshold': 0, 'window_s': 60}}
+            in_db(create_rule, seeded['shop'], {**body, 'webhook_url': receiver.url}, allow_private=True)
+        store_events(seeded['shop'], [error_body('spike', timestamp=(now - timedelta(seconds=5)).isoformat())])
+        engine = services().extras['alerts']
+        assert await engine.run_thresholds(now) == 2
+        calm = in_db(lambda: AlertRule.get(AlertRule.name == 'Calm'))
+        in_db(update_rule, calm.id, {'config': {'threshold': 100, 'window_s': 60}}, allow_private=True)
+        for seconds in (10, 20, 30):  # Spike stays firing (no new notification), Calm resolves
+            await engine.run_thresholds(now + timedelta(seconds=seconds))
+        await admin.open('/?range=24h')
+        card = admin.find(marker='kpi-firing-alerts').elements.pop()
+        assert [c.text for c in card.descendants() if isinstance(c, ui.label)][-1] == '1'
+    finally:
+        receiver.close()

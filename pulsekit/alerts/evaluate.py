@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from ..bus import CommitSummary
 from ..events.queries import EventFilter, event_conditions
 from ..models import AlertRule, Event, Issue, from_millis, to_millis
-from .outbox import MAX_PAYLOAD_EVENTS, Trigger
+from . import state
+from .outbox import MAX_PAYLOAD_EVENTS, Trigger, is_renotify_due
 from .rules import compile_pattern
 
 PREVIEW_HOURS = 24
@@ -176,7 +177,9 @@ def _summaries(rows) -> list[dict]:
 
 
 def evaluate_thresholds(now: datetime, interval_s: float, rules: list[AlertRule] | None = None):
-    """Triggers of threshold rules whose window ending at the current grid point holds more than N events."""
+    """Triggers of threshold rules whose state changes at the current grid point: `firing` when the window
+    ending there holds more than N events and the rule was `ok` (or its re-notify interval has passed),
+    `resolved` when it holds N or fewer and the rule was firing."""
     if rules is None:
         rules = list(
             AlertRule.select().where(
@@ -184,17 +187,24 @@ def evaluate_thresholds(now: datetime, interval_s: float, rules: list[AlertRule]
             )
         )
     end = grid_end(now, interval_s)
+    firing = state.firing_since([r.id for r in rules])
     triggers = []
     for rule in rules:
         config = rule.condition_config
         start = end - timedelta(seconds=config['window_s'])
         conds = event_conditions(threshold_filter(rule.project_id, config, start, end))
         count = Event.select().where(*conds).count()
-        if count <= config['threshold']:
+        is_above, was_firing = count > config['threshold'], rule.id in firing
+        if is_above and (not was_firing or is_renotify_due(rule, now)):
+            status, key = 'firing', f'threshold:{to_millis(end)}'
+        elif not is_above and was_firing:
+            status, key = 'resolved', f'resolved:{to_millis(end)}'
+        else:
             continue
-        sample = Event.select().where(*conds).order_by(Event.timestamp.desc()).limit(MAX_PAYLOAD_EVENTS)
-        key = f'threshold:{to_millis(end)}'
-        triggers.append((rule.id, Trigger(key, _summaries(sample), count, start, end)))
+        # The first events of the window, oldest first: what made it cross.
+        sample = Event.select().where(*conds).order_by(Event.timestamp, Event.seq).limit(MAX_PAYLOAD_EVENTS)
+        trigger = Trigger(key, _summaries(sample), count, start, end, status=status, window_s=config['window_s'])
+        triggers.append((rule.id, trigger))
     return triggers
 
 
@@ -226,10 +236,17 @@ def preview_rule(
         candidates = []
         # The grid points of the last 24 h, plus "now": events since the last grid point count too.
         ticks = [*range(first_tick, to_millis(now) + 1, step), to_millis(now) + 1]
+        renotify_ms = (config.get('renotify_s') or 0) * 1000
+        was_above, notified = False, None
         for tick in ticks:
             count = bisect.bisect_left(stamps, tick) - bisect.bisect_left(stamps, tick - window_ms)
-            if count > config['threshold']:
+            is_above = count > config['threshold']
+            # A threshold rule notifies when it starts firing (and on re-notify), not on every tick above.
+            if is_above and (not was_above or (renotify_ms and tick >= notified + renotify_ms)):
                 candidates.append(tick)
+                notified = tick
+            was_above = is_above
+        cooldown_s = 0
     elif rule_type == 'new_error':
         rows = (
             Issue.select(Issue.first_seen)

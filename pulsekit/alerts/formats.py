@@ -10,10 +10,16 @@ MAX_MESSAGE_CHARS = 200
 def _headline(payload: dict) -> str:
     alert, project, context = payload['alert'], payload['project'], payload['context']
     prefix = '[test] ' if payload.get('test') else ''
-    return (
-        f'{prefix}{alert["name"]} fired in {project["name"]}: {context["event_count"]} event(s) '
-        f'({alert["rule_type"].replace("_", " ")})'
-    )
+    count = context['event_count']
+    events = f'{count:,} event' + ('' if count == 1 else 's')
+    window = context.get('time_window')
+    window = window if isinstance(window, str) else None  # payloads stored by earlier versions carried an object here
+    if alert.get('status') == 'resolved':
+        within = f' in the last {window}' if window else ''
+        return f'{prefix}Resolved: {alert["name"]} in {project["name"]}: {events}{within}'
+    kind = alert['rule_type'].replace('_', ' ')
+    within = f' in {window}' if window and alert['rule_type'] == 'threshold' else ''
+    return f'{prefix}{alert["name"]} fired in {project["name"]}: {events}{within} ({kind})'
 
 
 def _event_line(event: dict) -> str:

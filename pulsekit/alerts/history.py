@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..events.queries import format_time
 from ..models import AlertFiring, WebhookDelivery
+from .outbox import format_duration
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -13,12 +14,31 @@ def _limit(limit: int) -> int:
     return max(1, min(limit, MAX_LIMIT))
 
 
+def firing_window(payload: dict) -> tuple[str | None, str | None, str | None]:
+    """(start, end, duration) of a firing's window, RFC 3339 and e.g. '5m', from its stored payload
+    (payloads stored by earlier versions carried the window as an object)."""
+    context = payload.get('context') or {}
+    window = context.get('time_window')
+    if isinstance(window, dict):
+        seconds = window.get('seconds')
+        return window.get('start'), window.get('end'), None if seconds is None else format_duration(seconds)
+    return context.get('window_start'), context.get('window_end'), window
+
+
 def firing_to_dict(firing: AlertFiring) -> dict:
+    payload = firing.payload or {}
+    start, end, duration = firing_window(payload)
+    events = payload.get('events') or []
     return {
         'id': firing.id,
         'rule_id': firing.rule_id,
         'window_key': firing.window_key,
         'is_test': firing.window_key.startswith('test:'),
+        'status': (payload.get('alert') or {}).get('status', 'firing'),
+        'window_start': start,
+        'window_end': end,
+        'time_window': duration,
+        'first_event': events[0] if events else None,
         'triggered_at': format_time(firing.triggered_at),
         'event_count': firing.event_count,
         'payload': firing.payload,

@@ -15,6 +15,7 @@ import peewee as pw
 
 from ..events.queries import format_time
 from ..models import AlertFiring, AlertRule, Project, WebhookDelivery, from_millis
+from . import state
 from .signing import generate_message_id
 
 MAX_PAYLOAD_EVENTS = 10
@@ -36,6 +37,8 @@ class Trigger:
     window_start: datetime
     window_end: datetime
     issue_id: int | None = None
+    status: str = 'firing'  # firing | resolved (only threshold rules resolve)
+    window_s: int | None = None  # the rule's window (threshold rules); else the span of the events
 
 
 def _event_payload(event: dict) -> dict:
@@ -51,20 +54,44 @@ def _event_payload(event: dict) -> dict:
     }
 
 
+def format_duration(seconds: float) -> str:
+    """A compact duration as the payload's `time_window` gives it: 45s, 5m, 1h, 1h30m, 1d."""
+    seconds = max(0, round(seconds))
+    if seconds == 0:
+        return '0s'
+    parts = []
+    for size, unit in ((86400, 'd'), (3600, 'h'), (60, 'm'), (1, 's')):
+        if seconds >= size:
+            parts.append(f'{seconds // size}{unit}')
+            seconds %= size
+    return ''.join(parts)
+
+
 def build_payload(rule: AlertRule, project: Project, trigger: Trigger, now: datetime, base_url: str, test: bool):
     """The generic JSON payload (stored on the firing; chat formats are derived from it at send time)."""
+    seconds = trigger.window_s
+    if seconds is None:
+        seconds = (trigger.window_end - trigger.window_start).total_seconds()
+    alert = {
+        'id': rule.id,
+        'name': rule.name,
+        'rule_type': rule.condition_type,
+        'status': trigger.status,
+        'triggered_at': format_time(now),
+    }
+    context = {
+        'event_count': trigger.event_count,
+        'time_window': format_duration(seconds),
+        'window_start': format_time(trigger.window_start),
+        'window_end': format_time(trigger.window_end),
+    }
+    if rule.condition_type == 'threshold':
+        context['threshold'] = rule.condition_config.get('threshold')
     payload = {
-        'alert': {'id': rule.id, 'name': rule.name, 'rule_type': rule.condition_type, 'triggered_at': format_time(now)},
+        'alert': alert,
         'project': {'id': project.id, 'name': project.name},
         'events': [_event_payload(e) for e in trigger.events[:MAX_PAYLOAD_EVENTS]],
-        'context': {
-            'event_count': trigger.event_count,
-            'time_window': {
-                'start': format_time(trigger.window_start),
-                'end': format_time(trigger.window_end),
-                'seconds': round((trigger.window_end - trigger.window_start).total_seconds()),
-            },
-        },
+        'context': context,
         'url': f'{base_url}/alerts?rule={rule.id}',
     }
     if trigger.issue_id is not None:
@@ -78,10 +105,32 @@ def is_cooling_down(rule: AlertRule, now: datetime) -> bool:
     return rule.last_fired_at is not None and now < rule.last_fired_at + timedelta(seconds=rule.cooldown_s)
 
 
+def is_renotify_due(rule: AlertRule, now: datetime) -> bool:
+    """A firing threshold rule with a re-notify interval that has passed since its last notification."""
+    renotify_s = (rule.condition_config or {}).get('renotify_s') or 0
+    if not renotify_s or rule.last_fired_at is None:
+        return False
+    return now >= rule.last_fired_at + timedelta(seconds=renotify_s)
+
+
+def _is_held_back(rule: AlertRule, trigger: Trigger, now: datetime) -> bool:
+    """Should this (non-test) trigger not notify? Threshold rules notify on a change of state (and
+    re-notify when asked); the others are held back by their cooldown."""
+    if not rule.enabled:
+        return True
+    if rule.condition_type != 'threshold':
+        return is_cooling_down(rule, now)
+    is_firing = rule.id in state.firing_since([rule.id])
+    if trigger.status == 'resolved':
+        return not is_firing
+    return is_firing and not is_renotify_due(rule, now)
+
+
 def record_firing(rule_id: int, trigger: Trigger, *, now: datetime, base_url: str, test: bool = False) -> int | None:
-    """Write a firing and its pending delivery; None when the window already fired or the rule cools down."""
+    """Write a firing and its pending delivery (and a threshold rule's new state); None when the window
+    already fired, the rule cools down, or a threshold rule is already in that state."""
     rule = AlertRule.get_or_none(AlertRule.id == rule_id)
-    if rule is None or (not test and (not rule.enabled or is_cooling_down(rule, now))):
+    if rule is None or (not test and _is_held_back(rule, trigger, now)):
         return None
     same_window = (AlertFiring.rule == rule.id) & (AlertFiring.window_key == trigger.window_key)
     if AlertFiring.select().where(same_window).exists():
@@ -97,7 +146,11 @@ def record_firing(rule_id: int, trigger: Trigger, *, now: datetime, base_url: st
                 firing=firing.id, message_id=generate_message_id(), status='pending', attempts=0,
                 next_attempt_at=now, attempt_log=[], inserted_at=now,
             )  # fmt: skip
-            if not test:
+            if not test and trigger.status == 'resolved':
+                state.clear_firing(rule.id)
+            elif not test:
+                if rule.condition_type == 'threshold' and rule.id not in state.firing_since([rule.id]):
+                    state.set_firing(rule.id, trigger.window_end)
                 AlertRule.update(last_fired_at=now).where(AlertRule.id == rule.id).execute()
     except pw.IntegrityError:  # the same window fired in between (another process): keep the first
         return None

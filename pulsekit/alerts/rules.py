@@ -13,7 +13,7 @@ Three kinds, each with its own `condition_config`:
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import re2
 
@@ -21,7 +21,8 @@ from ..db import get_visible
 from ..errors import InvalidField, NotFound
 from ..events.queries import format_time
 from ..ids import is_decimal, parse_capped, parse_row_id
-from ..models import LEVELS, AlertFiring, AlertRule, Project, WebhookDelivery, now_utc
+from ..models import LEVELS, AlertRule, Project, now_utc
+from . import state
 from .formats import FORMATS
 from .signing import generate_secret
 from .targets import check_literal_target, parse_webhook_url
@@ -35,7 +36,6 @@ MIN_WINDOW_S = 10
 MAX_WINDOW_S = 24 * 3600
 MAX_THRESHOLD = 10_000_000
 MAX_TAG_FILTERS = 10
-FIRING_RECENT_S = 300  # a rule counts as "firing" for at least this long after it fired
 RE2_MAX_MEM_BYTES = 8 * 1024 * 1024  # a compiled pattern may use at most this much memory
 
 RULE_FIELDS = ('name', 'rule_type', 'config', 'webhook_url', 'webhook_format', 'cooldown_s', 'enabled')
@@ -120,6 +120,8 @@ def validate_config(rule_type: str, config) -> dict:
             'type': _optional_text(config.get('type'), 'config.type', 100),
             'environment': _optional_text(config.get('environment'), 'config.environment', 64),
             'tags': _tags(config.get('tags')),
+            # 0: one notification per episode; else also every renotify_s seconds while it stays firing.
+            'renotify_s': _int(config.get('renotify_s') or 0, 'config.renotify_s', 0, MAX_COOLDOWN_S),
         }
     if rule_type == 'new_error':
         regressions = config.get('include_regressions', False)
@@ -209,7 +211,10 @@ def update_rule(rule_id: int, data: dict, *, allow_private: bool) -> AlertRule:
         clean['is_webhook_disabled'] = False
     for key, value in clean.items():
         setattr(rule, key, value)
-    rule.save()
+    with rule._meta.database.atomic():
+        rule.save()
+        if not rule.enabled or rule.condition_type != 'threshold':
+            state.clear_firing(rule.id)  # a paused rule is not firing; it starts from `ok` when re-enabled
     _written()
     return rule
 
@@ -217,7 +222,9 @@ def update_rule(rule_id: int, data: dict, *, allow_private: bool) -> AlertRule:
 def delete_rule(rule_id: int) -> None:
     """Delete a rule with its firing history and deliveries."""
     rule = get_rule(rule_id)
-    rule.delete_instance(recursive=True)
+    with rule._meta.database.atomic():
+        rule.delete_instance(recursive=True)
+        state.clear_firing(rule.id)
     _written()
 
 
@@ -232,39 +239,6 @@ def list_rules(project_ids: list[int] | None = None) -> list[AlertRule]:
     if project_ids is not None:
         query = query.where(AlertRule.project.in_(project_ids))
     return list(query)
-
-
-def rule_statuses(rules: list[AlertRule], now: datetime | None = None) -> dict[int, str]:
-    """Live status per rule: disabled | webhook_failing | firing | ok."""
-    now = now or now_utc()
-    if not rules:
-        return {}
-    latest: dict[int, WebhookDelivery] = {}
-    recent = (
-        WebhookDelivery.select(WebhookDelivery, AlertFiring.rule)
-        .join(AlertFiring)
-        .where(AlertFiring.rule.in_([r.id for r in rules]))
-        .order_by(WebhookDelivery.id.desc())
-        .limit(50 * len(rules))
-    )
-    for delivery in recent:
-        latest.setdefault(delivery.firing.rule_id, delivery)
-    statuses = {}
-    for rule in rules:
-        last = latest.get(rule.id)
-        is_failing = rule.is_webhook_disabled or (
-            last is not None and (last.status == 'failed' or (last.status == 'pending' and last.attempts > 0))
-        )
-        recent_s = max(rule.cooldown_s, FIRING_RECENT_S)
-        if not rule.enabled:
-            statuses[rule.id] = 'disabled'
-        elif is_failing:
-            statuses[rule.id] = 'webhook_failing'
-        elif rule.last_fired_at and rule.last_fired_at >= now - timedelta(seconds=recent_s):
-            statuses[rule.id] = 'firing'
-        else:
-            statuses[rule.id] = 'ok'
-    return statuses
 
 
 def rule_to_dict(rule: AlertRule, status: str | None = None) -> dict:
@@ -301,12 +275,16 @@ def describe_condition(rule_type: str, config: dict) -> str:
         filters += [f'env {config["environment"]}'] if config.get('environment') else []
         filters += [f'{k}={v}' for k, v in (config.get('tags') or {}).items()]
         where = f' ({"; ".join(filters)})' if filters else ''
-        return f'more than {config["threshold"]:,} events in {_duration(config["window_s"])}{where}'
+        text = f'more than {config["threshold"]:,} events in {_duration(config["window_s"])}{where}'
+        renotify = config.get('renotify_s') or 0
+        return text + (f', re-notify every {_duration(renotify)} while firing' if renotify else '')
     if rule_type == 'new_error':
         return 'new issues and regressions' if config.get('include_regressions') else 'new issues'
     text = f'message matches /{config["pattern"]}/'
     return text + (f' and type matches /{config["type_pattern"]}/' if config.get('type_pattern') else '')
 
 
-def describe_cooldown(seconds: int) -> str:
+def describe_cooldown(seconds: int, rule_type: str = 'new_error') -> str:
+    if rule_type == 'threshold':
+        return 'notifies when it starts firing and when it resolves'
     return 'no cooldown' if seconds == 0 else f'cooldown {_duration(seconds)}'

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..alerts import history, rules
+from ..alerts import history, rules, status
 from ..alerts.evaluate import preview_rule
 from ..errors import InvalidField, InvalidRequest, NotFound
 from ..ids import parse_capped, parse_row_id
@@ -40,7 +40,7 @@ def _allow_private() -> bool:
 
 
 def _rule_dict(rule) -> dict:
-    return rules.rule_to_dict(rule, rules.rule_statuses([rule]).get(rule.id))
+    return rules.rule_to_dict(rule, status.rule_statuses([rule]).get(rule.id))
 
 
 async def _body(request: Request) -> dict:
@@ -65,7 +65,7 @@ async def list_alert_rules(request: Request) -> Response:
     def query():
         scope = [find_project(ref).id] if ref else None
         found = rules.list_rules(scope)
-        statuses = rules.rule_statuses(found)
+        statuses = status.rule_statuses(found)
         return [rules.rule_to_dict(r, statuses.get(r.id)) for r in found]
 
     return json_response({'alert_rules': await run_db(query)})

@@ -10,6 +10,7 @@ from ..errors import InvalidField, InvalidRequest, NotFound
 from ..events import queries
 from ..events.schema import TimestampOutOfRange, parse_level, parse_timestamp
 from ..ids import MAX_ROW_ID, is_decimal, parse_capped, parse_row_id
+from ..labels import find_label
 from ..projects import KeyInfo, find_project
 from .deps import authenticate, run_db
 from .responses import json_response
@@ -141,6 +142,10 @@ async def list_issues(request: Request) -> Response:
             levels=_levels(request),
             sort=request.query_params.get('sort') or 'last_seen',
         )
+        label = request.query_params.get('label')
+        if label:  # a label's name or id among the key's projects; an unknown one matches no issue
+            found = find_label(f.project_ids, label)
+            f.label_ids = [found.id] if found else []
         return queries.list_issues(f, limit, cursor)
 
     issues, next_cursor = await run_db(query)

@@ -16,6 +16,7 @@ import peewee as pw
 from ..db import is_sqlite
 from ..models import LEVELS, Event, TagCountHourly, to_millis
 from .queries import EventFilter, event_conditions
+from .tag_keys import key_choices
 
 HOUR_MS = 3_600_000
 TOP_VALUES = 5
@@ -24,7 +25,7 @@ SAMPLE_EVENTS = 5000
 SUGGESTION_EVENTS = 5000
 MAX_SUGGESTIONS = 300
 RESERVED_KEYS = ('type', 'level', 'environment', 'release')
-_TOKEN_RE = re.compile(r'(\S+?):(\S+)')
+_TOKEN_RE = re.compile(r'([^\s":]+):(\S+|"[^"]*"?)')
 
 
 @dataclass
@@ -107,7 +108,8 @@ def tag_facets(f: EventFilter, top: int = TOP_VALUES) -> Facets:
         if n > 0:
             by_key.setdefault(key, []).append((value, n))
             totals[key] = totals.get(key, 0) + n
-    keys = sorted(by_key, key=lambda k: (-totals[k], k))[:TOP_KEYS]
+    hidden, pinned = key_choices(f.project_ids)
+    keys = sorted((k for k in by_key if k not in hidden), key=lambda k: (k not in pinned, -totals[k], k))[:TOP_KEYS]
     return Facets({k: sorted(by_key[k], key=lambda vn: (-vn[1], vn[0]))[:top] for k in keys}, sampled)
 
 
@@ -131,29 +133,45 @@ def search_suggestions(project_ids: list[int] | None, since_ms: int) -> list[str
 
 @dataclass
 class ParsedSearch:
-    text: str = ''  # the words for the full-text index
+    text: str = ''  # the words for the full-text index ("phrases" and -excluded words included)
     type: str | None = None
     levels: list[str] = field(default_factory=list)
     environment: str | None = None
     release: str | None = None
     tags: list[tuple[str, str]] = field(default_factory=list)
+    exclude: list[tuple[str, str]] = field(default_factory=list)  # -level:debug → ('level', 'debug')
+
+
+# A token: optional '-', optional 'key:', then a "quoted value" or a bare one.
+_QUERY_TOKEN_RE = re.compile(r'-?(?:[^\s":]+:)?"[^"]*"?|\S+')
+
+
+def _unquote(value: str) -> str:
+    return value[1:].rstrip('"') if value.startswith('"') else value
 
 
 def parse_search(query: str) -> ParsedSearch:
-    """'type:signup level:error region:eu timeout' → filters plus free text ('timeout')."""
+    """'type:signup level:error -env:staging region:eu "card declined" timeout' → filters, exclusions and the
+    free text for the full-text index. Field values may be quoted: `release:"shop 2.4"`."""
     parsed = ParsedSearch()
     words = []
-    for token in (query or '').split():
-        match = _TOKEN_RE.fullmatch(token)
+    for token in _QUERY_TOKEN_RE.findall(query or ''):
+        is_negated = token.startswith('-') and len(token) > 1
+        match = _TOKEN_RE.fullmatch(token[1:] if is_negated else token)
         if not match:
             words.append(token)
             continue
-        key, value = match.groups()
-        if key == 'type':
+        key, value = match.group(1), _unquote(match.group(2))
+        key = 'environment' if key == 'env' else key
+        if key == 'level' and value not in LEVELS:
+            words.append(token)
+        elif is_negated and (key in RESERVED_KEYS or re.fullmatch(r'[A-Za-z0-9_.\-]+', key)):
+            parsed.exclude.append((key, value))
+        elif key == 'type':
             parsed.type = value
-        elif key == 'level' and value in LEVELS:
+        elif key == 'level':
             parsed.levels.append(value)
-        elif key in ('environment', 'env'):
+        elif key == 'environment':
             parsed.environment = value
         elif key == 'release':
             parsed.release = value

@@ -13,7 +13,9 @@ from .facets import parse_search
 from .queries import EventFilter
 from .stats import TimeRange, resolve_range
 
-FILTER_PARAMS = ('project', 'level', 'type', 'environment', 'release', 'tag', 'q', 'issue', 'range', 'start', 'end')
+FILTER_PARAMS = (
+    'project', 'level', 'type', 'environment', 'release', 'tag', 'not', 'q', 'issue', 'range', 'start', 'end',
+)  # fmt: skip
 
 
 def _int(value: str | None) -> int | None:
@@ -34,11 +36,12 @@ def filter_from_params(
     if project is None and one('project') != 'all':
         project = default_project_id
     levels = [lv for value in params.get('level') or [] for lv in value.split(',') if lv in LEVELS]
-    tags = []
-    for value in params.get('tag') or []:
-        key, sep, tag_value = value.partition(':')
-        if sep and key:
-            tags.append((key, tag_value))
+    tags, exclude = [], []
+    for name, found in (('tag', tags), ('not', exclude)):
+        for value in params.get(name) or []:
+            key, sep, tag_value = value.partition(':')
+            if sep and key:
+                found.append((key, tag_value))
     f = EventFilter(
         project_ids=None if project is None else [project],
         levels=list(dict.fromkeys(levels)),
@@ -50,6 +53,7 @@ def filter_from_params(
         since=time_range.since,
         until=time_range.until if time_range.key == 'custom' else None,
         q=one('q'),
+        exclude=exclude,
     )
     return f, time_range
 
@@ -69,6 +73,7 @@ def apply_search(f: EventFilter, text: str) -> EventFilter:
     for tag in parsed.tags:
         if tag not in f.tags:
             f.tags.append(tag)
+    f.exclude = list(dict.fromkeys([*f.exclude, *parsed.exclude]))
     return f
 
 
@@ -85,6 +90,7 @@ def params_from_filter(f: EventFilter, time_range: TimeRange, range_params: dict
     if f.issue_id is not None:
         pairs.append(('issue', str(f.issue_id)))
     pairs.extend(('tag', f'{k}:{v}') for k, v in f.tags)
+    pairs.extend(('not', f'{k}:{v}') for k, v in f.exclude)
     pairs.extend(range_params.items())
     return pairs
 
@@ -107,6 +113,9 @@ def event_matches(f: EventFilter, event: dict) -> bool:
     tags = event.get('tags') or {}
     if any(tags.get(k) != v for k, v in f.tags):
         return False
+    for key, value in f.exclude:
+        if (event.get(key) if key in ('level', 'type', 'environment', 'release') else tags.get(key)) == value:
+            return False
     ts = event.get('timestamp')
     if isinstance(ts, int):
         if f.since and ts < to_millis(f.since):

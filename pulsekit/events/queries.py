@@ -17,7 +17,8 @@ import peewee as pw
 from ..db import get_visible, json_text
 from ..errors import InvalidRequest, NotFound
 from ..ids import MAX_ROW_ID, parse_row_id
-from ..models import ISSUE_STATUSES, Event, Issue, to_millis
+from ..labels import labels_of_issues
+from ..models import ISSUE_STATUSES, Event, Issue, IssueLabel, to_millis
 from .search import full_text_condition, recent_match_seqs
 
 MAX_PAGE = 200
@@ -38,6 +39,7 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    exclude: list[tuple[str, str]] = field(default_factory=list)  # (level|type|environment|release|tag key, value)
 
 
 @dataclass
@@ -46,6 +48,9 @@ class IssueFilter:
     status: str | None = None
     levels: list[str] = field(default_factory=list)
     sort: str = 'last_seen'
+    seen_since: datetime | None = None  # issues with events in [seen_since, seen_until): seen in a time range
+    seen_until: datetime | None = None
+    label_ids: list[int] | None = None  # issues carrying any of these labels ([]: a label that matched nothing)
 
 
 def encode_cursor(*values) -> str:
@@ -89,6 +94,10 @@ def event_conditions(f: EventFilter) -> list[pw.Expression]:
         conds.append(Event.timestamp >= to_millis(f.since))
     if f.until:
         conds.append(Event.timestamp < to_millis(f.until))
+    for key, value in f.exclude:
+        column = {'level': Event.level, 'type': Event.type, 'environment': Event.environment, 'release': Event.release}
+        field_ = column.get(key) or json_text(db, Event.tags, key)
+        conds.append(field_.is_null() | (field_ != value))  # an event without the field is not excluded
     if f.q:
         condition = full_text_condition(db, f.q)
         if condition is not None:
@@ -165,6 +174,12 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
         conds.append(Issue.status == f.status)
     if f.levels:
         conds.append(Issue.level.in_(f.levels))
+    if f.label_ids is not None:
+        conds.append(Issue.id.in_(IssueLabel.select(IssueLabel.issue).where(IssueLabel.label.in_(f.label_ids or [0]))))
+    if f.seen_since is not None:
+        conds.append(Issue.last_seen >= f.seen_since)
+    if f.seen_until is not None:
+        conds.append(Issue.first_seen < f.seen_until)
     if cursor:
         value, issue_id = decode_cursor(cursor, 2)
         conds.append((column < value) | ((column == value) & (Issue.id < issue_id)))
@@ -178,7 +193,8 @@ def list_issues(f: IssueFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
         last = rows[-1]
         value = getattr(last, f.sort)
         next_cursor = encode_cursor(value if isinstance(value, int) else to_millis(value), last.id)
-    return [issue_to_dict(r) for r in rows], next_cursor
+    labels = labels_of_issues([r.id for r in rows])
+    return [{**issue_to_dict(r), 'labels': labels.get(r.id, [])} for r in rows], next_cursor
 
 
 def get_issue(issue_id: int, project_ids: list[int] | None = None) -> dict:

@@ -10,50 +10,83 @@ from ..db import is_sqlite
 from ..models import Event
 
 _WORD_RE = re.compile(r'[\w.:\-]+\*?', re.UNICODE)
+# A "quoted phrase" or a word, either one negated by a leading '-'.
+_TERM_RE = re.compile(r'(-?)(?:"([^"]*)"?|(\S+))')
 MAX_TERMS = 10
 OPERATOR_WORDS = frozenset({'AND', 'OR', 'NOT', 'NEAR'})  # every word must match anyway
 
 
+def parse_terms(text: str) -> tuple[list[str], list[str]]:
+    """(terms that must match, terms that must not): `-word` excludes, `"two words"` is a phrase (kept as one
+    term with its words), `word*` is a prefix. Operators and other FTS syntax are not passed through."""
+    wanted: list[str] = []
+    unwanted: list[str] = []
+    for minus, phrase, word in _TERM_RE.findall(text or ''):
+        source = phrase if phrase else word
+        words = [w for w in _WORD_RE.findall(source) if w.rstrip('*') not in OPERATOR_WORDS]
+        if phrase:
+            words = [' '.join(w.rstrip('*') for w in words)] if words else []
+        elif minus and not words:
+            continue
+        for term in words:
+            (unwanted if minus else wanted).append(term)
+    return wanted[:MAX_TERMS], unwanted[:MAX_TERMS]
+
+
 def search_terms(text: str) -> list[str]:
-    """Words of the query (a trailing * marks a prefix); operators and quotes are not passed through."""
-    words = [w for w in _WORD_RE.findall(text or '') if w.rstrip('*') not in OPERATOR_WORDS]
-    return words[:MAX_TERMS]
+    """Words and phrases of the query that must match (a trailing * marks a prefix)."""
+    return parse_terms(text)[0]
+
+
+def _fts5_term(term: str) -> str:
+    prefix = term.endswith('*') and ' ' not in term
+    word = term.rstrip('*').replace('"', '')
+    return f'"{word}"' + ('*' if prefix else '') if word else ''
 
 
 def fts5_query(terms: list[str]) -> str:
-    """Each term quoted (so FTS5 syntax in user input is inert), ANDed; `word*` stays a prefix."""
-    parts = []
-    for term in terms:
-        prefix = term.endswith('*')
-        word = term.rstrip('*').replace('"', '')
-        if word:
-            parts.append(f'"{word}"' + ('*' if prefix else ''))
-    return ' AND '.join(parts)
+    """Each term quoted (so FTS5 syntax in user input is inert; a quoted multi-word term is a phrase), ANDed;
+    `word*` stays a prefix."""
+    return ' AND '.join(p for p in (_fts5_term(t) for t in terms) if p)
+
+
+def _tsquery_term(term: str) -> str:
+    if ' ' in term:
+        return '(' + ' <-> '.join(term.split()) + ')'
+    return term.rstrip('*') + (':*' if term.endswith('*') else '')
 
 
 def full_text_condition(db: pw.Database, text: str) -> pw.Expression | None:
-    """A WHERE condition matching events whose message, type or exception contain every word."""
-    terms = search_terms(text)
-    if not terms:
+    """A WHERE condition matching events whose message, type or exception contain every wanted word and
+    phrase and none of the unwanted ones."""
+    wanted, unwanted = parse_terms(text)
+    if not wanted and not unwanted:
         return None
     if is_sqlite(db):
-        query = fts5_query(terms)
-        return Event.seq.in_(pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,)))
+        conds = []
+        if wanted:
+            query = fts5_query(wanted)
+            conds.append(Event.seq.in_(pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))))
+        if unwanted:
+            # FTS5's NOT needs a left side, so exclusions are a separate NOT IN.
+            query = ' OR '.join(p for p in (_fts5_term(t) for t in unwanted) if p)
+            conds.append(Event.seq.not_in(pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))))
+        return conds[0] if len(conds) == 1 else conds[0] & conds[1]
     document = pw.SQL(
         "to_tsvector('simple', coalesce(message, '') || ' ' || type || ' ' || coalesce(exception_type, '') || ' ' || "
         "coalesce(exception_value, ''))"
     )
-    tsquery = ' & '.join(t.rstrip('*') + (':*' if t.endswith('*') else '') for t in terms)
-    return pw.Expression(document, '@@', pw.fn.to_tsquery('simple', tsquery))
+    parts = [_tsquery_term(t) for t in wanted] + [f'!{_tsquery_term(t)}' for t in unwanted]
+    return pw.Expression(document, '@@', pw.fn.to_tsquery('simple', ' & '.join(parts)))
 
 
 def recent_match_seqs(db: pw.Database, text: str, limit: int) -> list[int] | None:
     """The `seq` of the newest (by arrival) events matching every word, at most `limit`; None when
-    the text has no words or the database has no FTS5 index (PostgreSQL)."""
-    terms = search_terms(text)
-    if not terms or not is_sqlite(db):
+    the text has no words to look up, has exclusions, or the database has no FTS5 index (PostgreSQL)."""
+    wanted, unwanted = parse_terms(text)
+    if not wanted or unwanted or not is_sqlite(db):
         return None
     cursor = db.execute_sql(
-        'SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?', (fts5_query(terms), limit)
+        'SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?', (fts5_query(wanted), limit)
     )
     return [row[0] for row in cursor.fetchall()]

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import peewee as pw
 
-from ..models import LEVELS, AlertFiring, AlertRule, Event, EventCountHourly, Issue, IssueCountHourly, to_millis
+from ..alerts.status import count_firing_rules
+from ..models import LEVELS, Event, EventCountHourly, Issue, IssueCountHourly, to_millis
 from .queries import EventFilter, issue_to_dict, list_events
 
 HOUR_MS = 3_600_000
@@ -36,8 +37,9 @@ ERROR_LEVELS = ('error', 'fatal')
 @dataclass(frozen=True)
 class TimeRange:
     since: datetime
-    until: datetime
+    until: datetime  # a custom range ending in the future is cut at "now" (+1 min); `params` keeps what was asked
     key: str = 'custom'
+    params: tuple[tuple[str, str], ...] = ()  # the query parameters that reproduce it, e.g. (('range', '7d'),)
 
     @property
     def since_ms(self) -> int:
@@ -48,20 +50,30 @@ class TimeRange:
         return to_millis(self.until)
 
 
+def _parse_moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def resolve_range(key: str | None, *, start: str | None = None, end: str | None = None, now: datetime | None = None):
-    """'1h' | '24h' | '7d' | '30d' | 'custom' (with ISO dates `start`..`end`, inclusive days) → TimeRange."""
+    """'1h' | '24h' | '7d' | '30d' | 'custom' → TimeRange. A custom range is either two ISO dates (whole days,
+    both included, UTC) or two ISO date-times (`2026-11-26T08:00Z`; the end excluded), as the picker writes them."""
     now = now or datetime.now(UTC)
     if key == 'custom' and start:
         try:
-            since = datetime.fromisoformat(start).replace(tzinfo=UTC)
-            until = datetime.fromisoformat(end or start).replace(tzinfo=UTC) + timedelta(days=1)
-            if until <= since:
-                since, until = until - timedelta(days=1), since + timedelta(days=1)
-        except (ValueError, OverflowError):  # not a date, or a day past 9999-12-30 (the range ends a day later)
-            return TimeRange(now - RANGES['24h'], now, '24h')
-        return TimeRange(since, min(until, now + timedelta(minutes=1)), 'custom')
+            since = _parse_moment(start)
+            if 'T' in start:
+                until = _parse_moment(end) if end else since + timedelta(days=1)
+            else:
+                until = _parse_moment(end or start) + timedelta(days=1)
+        except (ValueError, OverflowError):  # not a time, or a day past 9999-12-30 (the range ends a day later)
+            return TimeRange(now - RANGES['24h'], now, '24h', (('range', '24h'),))
+        if until <= since:
+            since, until = until, since
+        params = (('range', 'custom'), ('start', start), *((('end', end),) if end else ()))
+        return TimeRange(since, min(until, now + timedelta(minutes=1)), 'custom', params)
     key = key if key in RANGES else '24h'
-    return TimeRange(now - RANGES[key], now, key)
+    return TimeRange(now - RANGES[key], now, key, (('range', key),))
 
 
 def _project_cond(column: pw.Field, project_ids: list[int] | None):
@@ -167,19 +179,6 @@ def count_new_issues(project_ids: list[int] | None, since_ms: int, until_ms: int
     )
 
 
-def count_alert_firings(project_ids: list[int] | None, since_ms: int, until_ms: int) -> int:
-    return (
-        AlertFiring.select()
-        .join(AlertRule)
-        .where(
-            _project_cond(AlertRule.project, project_ids),
-            AlertFiring.triggered_at >= since_ms,
-            AlertFiring.triggered_at < until_ms,
-        )
-        .count()
-    )
-
-
 def top_issues(project_ids: list[int] | None, since_ms: int, until_ms: int, limit: int = 5) -> list[dict]:
     """Open issues with the most events in [since, until), each with `range_count`: the hourly rollup
     for whole hours, raw events at the edges (as `level_counts`), for the issues seen in the range."""
@@ -223,7 +222,7 @@ def home_summary(project_ids: list[int] | None, time_range: TimeRange, recent: i
         'errors': sum(counts[level] for level in ERROR_LEVELS),
         'by_level': counts,
         'new_issues': count_new_issues(project_ids, since_ms, until_ms),
-        'firing_alerts': count_alert_firings(project_ids, since_ms, until_ms),
+        'firing_alerts': count_firing_rules(project_ids),
         'chart': events_over_time(project_ids, since_ms, until_ms),
         'top_issues': top_issues(project_ids, since_ms, until_ms),
         'recent_events': events,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
@@ -14,11 +14,9 @@ from ..instance_settings import get_setting
 from ..models import LEVELS, now_utc
 from .layout import context, run
 
-if TYPE_CHECKING:
-    from .alerts import AlertsView
-
 RULE_TYPES = {'threshold': 'Threshold', 'new_error': 'New error', 'pattern': 'Pattern'}
 WINDOWS = {60: '1 min', 300: '5 min', 900: '15 min', 3600: '1 h', 21600: '6 h', 86400: '24 h'}
+RENOTIFY = {0: 'Never', 900: 'Every 15 min', 3600: 'Every hour', 21600: 'Every 6 h', 86400: 'Every day'}
 COOLDOWNS = {0: 'None', 60: '1 min', 300: '5 min', 900: '15 min', 3600: '1 h', 21600: '6 h', 86400: '1 day'}
 FORMAT_LABELS = {'json': 'JSON (generic)', 'slack': 'Slack', 'discord': 'Discord'}
 assert set(FORMAT_LABELS) == set(FORMATS)
@@ -41,9 +39,21 @@ def parse_tags(text: str) -> dict[str, str]:
 class RuleEditor:
     """The create/edit dialog: fields per rule type, inline validation, 24 h preview."""
 
-    def __init__(self, view: AlertsView, rule: dict | None):
-        self.view = view
+    def __init__(
+        self,
+        rule: dict | None,
+        *,
+        project_id: int | None,
+        allow_private: bool,
+        interval_s: float,
+        on_saved: Callable[[int], Awaitable[None]],
+    ):
+        # Plain values and a callback, not the alerts view: the editor does not import the page that opens it.
         self.rule = rule
+        self.project_id = project_id
+        self.allow_private = allow_private
+        self.interval_s = interval_s
+        self.on_saved = on_saved
         self.touched: set[str] = set()
 
     def open(self) -> None:
@@ -53,7 +63,7 @@ class RuleEditor:
         with ui.dialog() as self.dialog, ui.card().classes('w-[760px] max-w-full gap-3 p-5'):
             ui.label('Edit rule' if self.rule else 'New alert rule').classes('text-lg font-semibold')
             with ui.row().classes('w-full gap-3 no-wrap'):
-                default_project = rule.get('project_id') or self.view.project_id or next(iter(projects), None)
+                default_project = rule.get('project_id') or self.project_id or next(iter(projects), None)
                 self.project = ui.select(projects, value=default_project, label='Project').classes('w-56')
                 self.project.mark('rule-project')
                 if self.rule:
@@ -94,6 +104,14 @@ class RuleEditor:
                     )
                     tags = ', '.join(f'{k}={v}' for k, v in (config.get('tags') or {}).items())
                     self.tags = ui.input('Tags, e.g. region=eu', value=tags).classes('grow').mark('rule-tags')
+                with ui.row().classes('w-full gap-3 items-center no-wrap'):
+                    renotify = config.get('renotify_s') or 0
+                    choices = {**RENOTIFY, **({renotify: f'Every {renotify} s'} if renotify not in RENOTIFY else {})}
+                    self.renotify = ui.select(choices, value=renotify, label='Re-notify while firing').classes('w-44')
+                    self.renotify.mark('rule-renotify')
+                    ui.label(
+                        'Notifies once when the count goes over the threshold and once when it falls back.'
+                    ).classes('pk-muted text-sm')
             with (
                 ui.column().classes('w-full').bind_visibility_from(self.rule_type, 'value', lambda v: v == 'new_error')
             ):
@@ -119,7 +137,9 @@ class RuleEditor:
                 cooldown = rule.get('cooldown_s', rules.DEFAULT_COOLDOWN_S)
                 cooldowns = {**COOLDOWNS, **({cooldown: f'{cooldown} s'} if cooldown not in COOLDOWNS else {})}
                 self.cooldown = ui.select(cooldowns, value=cooldown, label='Cooldown').classes('w-36')
-                self.cooldown.mark('rule-cooldown')
+                self.cooldown.mark('rule-cooldown').bind_visibility_from(
+                    self.rule_type, 'value', lambda v: v != 'threshold'
+                )
                 self.enabled = ui.switch('Enabled', value=rule.get('enabled', True)).mark('rule-enabled')
             with ui.row().classes('w-full items-center gap-3 no-wrap'):
                 ui.button('Preview last 24 h', icon='query_stats', on_click=self.preview).props('flat no-caps')
@@ -141,6 +161,7 @@ class RuleEditor:
             'config.type': self.event_type,
             'config.environment': self.environment,
             'config.tags': self.tags,
+            'config.renotify_s': self.renotify,
             'config.pattern': self.pattern,
             'config.type_pattern': self.type_pattern,
             'cooldown_s': self.cooldown,
@@ -164,6 +185,7 @@ class RuleEditor:
                 'type': self.event_type.value or None,
                 'environment': self.environment.value or None,
                 'tags': parse_tags(self.tags.value),
+                'renotify_s': self.renotify.value or 0,
             }
         elif rule_type == 'new_error':
             config = {'include_regressions': bool(self.regressions.value)}
@@ -190,7 +212,7 @@ class RuleEditor:
         self.form_error.set_text('')
         try:
             body = self.body()
-            rules.validate_rule(body, allow_private=self.view.allow_private, current=None)
+            rules.validate_rule(body, allow_private=self.allow_private, current=None)
         except InvalidField as exc:
             self.show_error(exc, show_all)
             return None
@@ -215,7 +237,7 @@ class RuleEditor:
         if project_id is None:
             self.preview_label.set_text('Choose a project to see a preview.')
             return
-        interval_s = self.view.settings.alert_eval_interval_s
+        interval_s = self.interval_s
         cooldown_s = body['cooldown_s']
 
         def compute():
@@ -238,11 +260,12 @@ class RuleEditor:
 
     async def save(self) -> None:
         self.touched.update(self.fields)
+        # Read the setting again: an admin may have allowed private targets since the dialog opened.
+        allow_private = await run(get_setting, 'allow_private_webhook_targets')
+        self.allow_private = bool(allow_private)
         body = self.validate(show_all=True)
         if body is None:
             return
-        allow_private = await run(get_setting, 'allow_private_webhook_targets')
-        self.view.allow_private = bool(allow_private)
         try:
             if self.rule:
                 body.pop('rule_type')
@@ -256,8 +279,7 @@ class RuleEditor:
             return
         self.dialog.close()
         ui.notify(f'Saved {saved.name}', type='positive')
-        self.view.selected = saved.id
-        await self.view.refresh_list()
+        await self.on_saved(saved.id)
 
 
 def _preview_chart(hourly: list[int]) -> dict:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from nicegui import ui
 
 from ..alerts import history, rules
+from ..alerts import status as alert_status
 from ..config import Settings
 from ..instance_settings import get_setting, set_setting
 from ..timefmt import absolute_time, relative_time
 from .alert_editor import FORMAT_LABELS, RULE_TYPES, RuleEditor
+from .components.alert_log import delivery_rows, delivery_table, firing_rows, firing_table
 from .components.clipboard import copy_button
 from .components.empty import empty_state
-from .components.timeago import TIME_SLOT_HTML
 from .layout import context, page, preferences, run, selected_project_id, services
 
 LIVE_REFRESH_S = 2.0  # statuses and logs are re-read this often while the page is open
@@ -23,103 +24,23 @@ STATUS_STYLE = {  # status → (colour, icon, label)
     'disabled': ('grey-6', 'pause_circle', 'Disabled'),
 }
 
-FIRING_COLUMNS = [
-    {'name': 'time', 'label': 'Fired', 'field': 'time_rel', 'align': 'left'},
-    {'name': 'events', 'label': 'Events', 'field': 'event_count', 'align': 'right'},
-    {'name': 'first', 'label': 'First event', 'field': 'first_message', 'align': 'left'},
-    {'name': 'key', 'label': 'Window', 'field': 'window_key', 'align': 'left'},
-]
-DELIVERY_COLUMNS = [
-    {'name': 'time', 'label': 'Attempt', 'field': 'time_rel', 'align': 'left'},
-    {'name': 'delivery', 'label': 'Delivery', 'field': 'delivery', 'align': 'left'},
-    {'name': 'code', 'label': 'Status', 'field': 'status_code', 'align': 'right'},
-    {'name': 'latency', 'label': 'Latency', 'field': 'latency', 'align': 'right'},
-    {'name': 'response', 'label': 'Response', 'field': 'response', 'align': 'left'},
-    {'name': 'state', 'label': 'Delivery state', 'field': 'state', 'align': 'left'},
-]
-CODE_SLOT_HTML = (
-    '<q-td :props="props"><q-badge rounded :color="props.row.ok ? \'positive\' : \'negative\'" '
-    'v-if="props.row.status_code !== null">{{ props.row.status_code }}</q-badge>'
-    '<span v-else class="pk-muted">—</span></q-td>'
-)
-RESPONSE_SLOT_HTML = (
-    '<q-td :props="props"><div class="pk-mono text-xs truncate" style="max-width: 380px" '
-    ':title="props.row.response">{{ props.row.response }}</div></q-td>'
-)
-TEST_SLOT_HTML = (
-    '<q-td :props="props"><span class="pk-mono text-xs">{{ props.value }}</span>'
-    '<q-badge v-if="props.row.is_test" class="ml-2" color="indigo-4" rounded>test</q-badge></q-td>'
-)
-
 
 # -- data (run off the loop) ---------------------------------------------------------------------
 def _load_rules(project_id: int | None) -> list[dict]:
     found = rules.list_rules([project_id] if project_id is not None else None)
-    statuses = rules.rule_statuses(found)
+    statuses = alert_status.rule_statuses(found)
     return [rules.rule_to_dict(r, statuses.get(r.id)) for r in found]
 
 
 def _load_statuses(project_id: int | None) -> dict[int, dict]:
     found = rules.list_rules([project_id] if project_id is not None else None)
-    statuses = rules.rule_statuses(found)
+    statuses = alert_status.rule_statuses(found)
     return {r.id: {'status': statuses[r.id], 'last_fired_at': r.last_fired_at} for r in found}
-
-
-def firing_rows(firings: list[dict], timezone: str) -> list[dict]:
-    rows = []
-    for f in firings:
-        events = f['payload'].get('events') or []
-        rows.append(
-            {
-                'id': f['id'],
-                'time_rel': relative_time(f['triggered_at']),
-                'time_abs': absolute_time(f['triggered_at'], timezone),
-                'event_count': f['event_count'],
-                'first_message': (events[0].get('message') or '')[:120] if events else '',
-                'window_key': f['window_key'],
-                'is_test': f['is_test'],
-            }
-        )
-    return rows
-
-
-def delivery_rows(deliveries: list[dict], timezone: str) -> list[dict]:
-    """One row per attempt (newest first); a delivery not tried yet gets one 'queued' row."""
-    rows = []
-    for d in deliveries:
-        state = d['status'] + (f', next try {relative_time(d["next_attempt_at"])}' if d['next_attempt_at'] else '')
-        attempts = list(enumerate(d['attempt_log'], start=1))
-        if not attempts:
-            rows.append(
-                {
-                    'key': f'{d["id"]}-0', 'time_rel': 'queued', 'time_abs': '', 'delivery': f'#{d["id"]}',
-                    'status_code': None, 'ok': False, 'latency': '—', 'response': d['last_error'] or '',
-                    'state': state, 'is_test': d['is_test'],
-                }
-            )  # fmt: skip
-        for number, attempt in reversed(attempts):
-            rows.append(
-                {
-                    'key': f'{d["id"]}-{number}',
-                    'time_rel': relative_time(attempt['at']),
-                    'time_abs': absolute_time(attempt['at'], timezone),
-                    'delivery': f'#{d["id"]} try {number}',
-                    'status_code': attempt['status_code'],
-                    'ok': attempt['status_code'] is not None and 200 <= attempt['status_code'] < 300,
-                    'latency': '—' if attempt['latency_ms'] is None else f'{attempt["latency_ms"]:.0f} ms',
-                    'response': attempt['error'] if attempt['error'] and not attempt['response_snippet'] else
-                    (attempt['response_snippet'] or ''),
-                    'state': state if number == len(attempts) else '',
-                    'is_test': d['is_test'],
-                }
-            )  # fmt: skip
-    return rows
 
 
 def status_badge(status: str) -> ui.chip:
     color, icon, label = STATUS_STYLE.get(status, STATUS_STYLE['ok'])
-    chip = ui.chip(label, icon=icon, color=color, text_color='white').props('dense').classes('text-xs shrink-0')
-    return chip.style('min-width: 118px')
+    return ui.chip(label, icon=icon, color=color, text_color='white').props('dense').classes('text-xs shrink-0')
 
 
 def set_status(badge: ui.chip, status: str) -> None:
@@ -204,9 +125,8 @@ class AlertsView:
                     if self.project_id is None:
                         ui.label(_project_name(rule['project_id'])).classes('pk-muted text-xs')
                 summary = rules.describe_condition(rule['rule_type'], rule['config'])
-                ui.label(f'{summary} · {rules.describe_cooldown(rule["cooldown_s"])}').classes(
-                    'pk-muted text-sm truncate'
-                )
+                cooldown = rules.describe_cooldown(rule['cooldown_s'], rule['rule_type'])
+                ui.label(f'{summary} · {cooldown}').classes('pk-muted text-sm truncate')
             fired = ui.label(_fired_text(rule['last_fired_at'])).classes('pk-muted text-sm whitespace-nowrap')
             fired.tooltip(absolute_time(rule['last_fired_at'], self.timezone))
             self.fired_labels[rule['id']] = fired
@@ -255,27 +175,15 @@ class AlertsView:
                 ui.button('Send test webhook', icon='send', on_click=lambda: self.send_test(rule)).props(
                     'outline no-caps'
                 ).mark('send-test')
-            with ui.tabs().classes('w-full') as tabs:
+            with ui.tabs().classes('w-full').props('no-caps') as tabs:
                 t_history = ui.tab('Firing history')
                 t_deliveries = ui.tab('Delivery log')
                 t_webhook = ui.tab('Webhook')
             with ui.tab_panels(tabs, value=t_history).classes('w-full bg-transparent'):
                 with ui.tab_panel(t_history):
-                    self.firing_table = ui.table(columns=FIRING_COLUMNS, rows=[], row_key='id').classes(
-                        'w-full pk-table'
-                    )
-                    self.firing_table.props('flat dense no-data-label="Not fired yet."').mark('firing-table')
-                    self.firing_table.add_slot('body-cell-time', TIME_SLOT_HTML)
-                    self.firing_table.add_slot('body-cell-key', TEST_SLOT_HTML)
+                    self.firing_table = firing_table()
                 with ui.tab_panel(t_deliveries):
-                    self.delivery_table = ui.table(columns=DELIVERY_COLUMNS, rows=[], row_key='key').classes(
-                        'w-full pk-table'
-                    )
-                    self.delivery_table.props('flat dense no-data-label="No deliveries yet."').mark('delivery-table')
-                    self.delivery_table.add_slot('body-cell-time', TIME_SLOT_HTML)
-                    self.delivery_table.add_slot('body-cell-code', CODE_SLOT_HTML)
-                    self.delivery_table.add_slot('body-cell-response', RESPONSE_SLOT_HTML)
-                    self.delivery_table.add_slot('body-cell-delivery', TEST_SLOT_HTML)
+                    self.delivery_table = delivery_table()
                 with ui.tab_panel(t_webhook):
                     self.webhook_panel(rule)
         await self.refresh_tables()
@@ -358,7 +266,13 @@ class AlertsView:
         dialog.open()
 
     def open_editor(self, rule: dict | None) -> None:
-        RuleEditor(self, rule).open()
+        RuleEditor(
+            rule,
+            project_id=self.project_id,
+            allow_private=self.allow_private,
+            interval_s=self.settings.alert_eval_interval_s,
+            on_saved=self.select,
+        ).open()
 
 
 def _fired_text(last_fired_at) -> str:

@@ -13,7 +13,9 @@ from ..timefmt import absolute_time, relative_time
 from .components.clipboard import copy_button
 from .components.empty import empty_state
 from .components.level import level_badge
+from .components.plural import count_text
 from .components.stacktrace import stacktrace_view
+from .components.tag_chip import tag_chip
 from .layout import page, preferences, project_name, run
 
 
@@ -53,7 +55,7 @@ def register(settings: Settings) -> None:
                         'Open issue', icon='bug_report', on_click=lambda: ui.navigate.to(f'/issues/{issue["id"]}')
                     ).props('unelevated no-caps')
                     ui.button(
-                        f'All {issue["event_count"]:,} events of this issue',
+                        f'All {count_text(issue["event_count"], "event")} of this issue',
                         icon='list',
                         on_click=lambda: ui.navigate.to('/events?' + urlencode({'issue': issue['id'], 'range': '30d'})),
                     ).props('outline no-caps')
@@ -80,9 +82,7 @@ def register(settings: Settings) -> None:
                 ui.label('Tags').classes('font-semibold')
                 with ui.row().classes('gap-2'):
                     for key, value in sorted(event['tags'].items()):
-                        target = '/events?' + urlencode({'tag': f'{key}:{value}', 'range': '30d'})
-                        with ui.link(target=target).classes('no-underline').mark('tag-chip'):
-                            ui.chip(f'{key}: {value}', icon='sell').props('dense outline color=primary clickable')
+                        tag_chip(key, value, event['project_id'])
 
         if event['stacktrace'] or event['exception']:
             with ui.card().classes('pk-card w-full p-4 gap-2'):
@@ -101,7 +101,7 @@ def register(settings: Settings) -> None:
                         'statusBar': False,
                         'mode': 'tree',
                     }
-                ).classes('w-full').mark('metadata')
+                ).classes('w-full pk-json').mark('metadata')
 
         if event['fingerprint']:
             ui.label('Fingerprint: ' + ' · '.join(event['fingerprint'])).classes('pk-muted text-xs pk-mono')

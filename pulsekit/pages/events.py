@@ -12,7 +12,7 @@ from nicegui import ui
 
 from ..config import Settings
 from ..events.browse import event_page, filter_choices, has_events
-from ..events.facets import search_suggestions, tag_facets
+from ..events.facets import tag_facets
 from ..events.filters import (
     apply_search,
     event_matches,
@@ -21,12 +21,15 @@ from ..events.filters import (
     params_from_filter,
 )
 from ..events.queries import EventFilter
+from ..events.suggest import suggest
 from ..instance_settings import public_url
-from ..models import LEVELS, to_millis
+from ..models import LEVELS
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state, first_event_snippet
 from .components.level import level_slot_html
 from .components.live import LiveFeed
+from .components.plural import count_text
+from .components.search_box import SearchBox
 from .components.timeago import TIME_SLOT_HTML
 from .components.timerange import range_params, time_range_picker
 from .layout import context, page, preferences, project_name, run, selected_project_id
@@ -89,7 +92,6 @@ def register(settings: Settings) -> None:
             return replace(f, **{'tags': list(f.tags), 'levels': list(f.levels), **changes})
 
         options = await run(filter_choices)
-        suggestions = await run(search_suggestions, f.project_ids, to_millis(time_range.since))
 
         # -- title row --------------------------------------------------------------------
         with ui.row().classes('w-full items-center justify-between'):
@@ -97,28 +99,23 @@ def register(settings: Settings) -> None:
                 ui.label('Events').classes('text-2xl font-semibold')
                 live_dot = ui.icon('circle', size='10px').classes('text-positive').tooltip('Live')
                 live_switch = ui.switch('Live', value=True).props('dense').mark('live-switch')
-            time_range_picker(time_range, lambda p: go(f, p))
+            time_range_picker(time_range, lambda p: go(f, p), timezone=timezone)
 
         # -- filter bar -------------------------------------------------------------------
         with ui.card().classes('pk-card w-full p-3 gap-2'):
             with ui.row().classes('w-full items-center gap-2 no-wrap'):
-                search = (
-                    ui.input(
-                        placeholder='Search messages… or type:signup level:error region:eu',
-                        value=f.q or '',
-                        autocomplete=suggestions,
-                    )
-                    .props('dense outlined clearable')
-                    .classes('flex-1')
-                    .mark('search')
-                )
-                with search.add_slot('prepend'):
-                    ui.icon('search')
+
+                async def load_suggestions(text: str, caret: int | None) -> list:
+                    return await run(suggest, text, caret, f.project_ids, time_range.since_ms, time_range.until_ms)
+
+                def run_search(text: str) -> None:
+                    go(apply_search(with_changes(q=None, exclude=[]), text))
+
+                box = SearchBox(_search_text(f), load_suggestions, run_search)
 
                 def submit_search() -> None:
-                    go(apply_search(with_changes(q=None), search.value or ''))
+                    run_search(box.input.value or '')
 
-                search.on('keydown.enter', submit_search)
                 ui.button('Search', on_click=submit_search).props('unelevated no-caps')
             with ui.row().classes('w-full items-center gap-2'):
                 project_options = {0: 'All projects', **{p['id']: p['name'] for p in context().projects}}
@@ -168,7 +165,7 @@ def register(settings: Settings) -> None:
                         on_value_change=lambda e: go(with_changes(issue_id=None)),
                     ).props('dense outline color=primary')
                 if params_from_filter(f, time_range, {}) and any(
-                    k in params for k in ('level', 'type', 'environment', 'release', 'tag', 'q', 'issue')
+                    k in params for k in ('level', 'type', 'environment', 'release', 'tag', 'not', 'q', 'issue')
                 ):
                     ui.button('Clear filters', icon='filter_alt_off', on_click=lambda: go(EventFilter())).props(
                         'flat dense no-caps'
@@ -201,6 +198,14 @@ def register(settings: Settings) -> None:
                 table.on('row-click', lambda e: ui.navigate.to(f'/events/{e.args[1]["id"]}'))
                 table.props('no-data-label="No events match these filters."')
                 table.mark('events-table')
+                if not data['events'] and not cursor and params_from_filter(f, time_range, {}):
+                    with ui.row().classes('w-full items-center gap-2').mark('no-results'):
+                        ui.label('Nothing matches in this range.').classes('pk-muted text-sm')
+                        if time_range.key != '30d':
+                            ui.button(
+                                'Search the last 30 days', icon='history', on_click=lambda: go(f, {'range': '30d'})
+                            )
+                        ui.button('Clear filters', icon='filter_alt_off', on_click=lambda: go(EventFilter()))
                 with ui.row().classes('w-full items-center justify-end gap-2'):
                     if cursor:
                         ui.button('Newest', icon='first_page', on_click=lambda: go(f)).props('flat no-caps')
@@ -222,7 +227,7 @@ def register(settings: Settings) -> None:
                     ' — more on older pages' if has_older else ''
                 )
             else:
-                summary.text = f'{total:,} event{"s" * (total != 1)} in this range'
+                summary.text = f'{count_text(total, "event")} in this range'
 
         show_summary(data['total'], len(data['events']), bool(data['next_cursor']))
 
@@ -274,6 +279,12 @@ def register(settings: Settings) -> None:
             live_dot.classes(replace='text-positive' if e.value else 'text-grey')
 
         live_switch.on_value_change(toggle_live)
+
+
+def _search_text(f: EventFilter) -> str:
+    """What the search box shows: the free text and the exclusions (other filters have their own controls)."""
+    excluded = [f'-{k}:"{v}"' if ' ' in v else f'-{k}:{v}' for k, v in f.exclude]
+    return ' '.join([*excluded, f.q or '']).strip()
 
 
 def _with_tag(f: EventFilter, time_range, rparams: dict, key: str, value: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from .components.empty import empty_state, first_event_snippet
 from .components.level import LEVEL_HEX, level_badge
 from .components.live import LiveFeed
 from .components.timeago import time_label
-from .components.timerange import time_range_picker
+from .components.timerange import range_params, time_range_picker
 from .layout import context, page, preferences, project_name, run, selected_project_id
 
 
@@ -58,7 +58,7 @@ def register(settings: Settings) -> None:
             with ui.column().classes('gap-0'):
                 ui.label('Overview').classes('text-2xl font-semibold')
                 ui.label(project_name(project_id) if project_id else 'All projects').classes('pk-muted text-sm')
-            time_range_picker(time_range, lambda p: ui.navigate.to('/?' + urlencode(p)))
+            time_range_picker(time_range, lambda p: ui.navigate.to('/?' + urlencode(p)), timezone=timezone)
 
         if not context().projects:
             empty_state(
@@ -86,7 +86,7 @@ def register(settings: Settings) -> None:
 
         @ui.refreshable
         def dashboard(summary: dict) -> None:
-            range_query = urlencode({'range': time_range.key} if time_range.key != 'custom' else params)
+            range_query = urlencode(range_params(time_range))
             with ui.row().classes('w-full gap-4 no-wrap'):
                 _kpi('Events', summary['events'], 'bolt', f'/events?{range_query}')
                 _kpi('Errors', summary['errors'], 'error_outline', f'/events?level=error,fatal&{range_query}')

@@ -10,13 +10,17 @@ from ..config import Settings
 from ..events.browse import issue_overview, issue_page
 from ..events.issues import set_issue_status
 from ..events.queries import IssueFilter
+from ..events.stats import resolve_range
 from ..models import ISSUE_STATUSES
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
+from .components.labels import LABELS_SLOT_HTML, issue_labels, labels_bulk_menu, labels_changed, labels_filter
 from .components.level import LEVEL_HEX, level_badge, level_slot_html
+from .components.plural import count_text
 from .components.sparkline import SPARKLINE_SLOT_HTML, sparkline_points
 from .components.stacktrace import stacktrace_view
 from .components.timeago import TIME_SLOT_HTML
+from .components.timerange import range_params, time_range_picker
 from .events import COLUMNS as EVENT_COLUMNS
 from .events import MESSAGE_SLOT_HTML, event_rows
 from .layout import page, preferences, project_name, run, selected_project_id, write
@@ -41,7 +45,7 @@ TITLE_SLOT_HTML = """
   </div>
   <div class="pk-muted text-xs truncate" style="max-width: 520px">{{ props.row.culprit }}</div>
 </q-td>
-"""
+""".replace('</a>', '</a>' + LABELS_SLOT_HTML, 1)
 FIRST_SLOT_HTML = (
     '<q-td :props="props"><span class="whitespace-nowrap" :title="props.row.first_abs">{{ props.row.first_rel }}'
     '</span></q-td>'
@@ -57,6 +61,8 @@ def issue_rows(issues: list[dict], lines: dict[int, list[int]], timezone: str) -
             'level': i['level'],
             'status': i['status'],
             'is_regression': i['is_regression'],
+            'labels': i.get('labels') or [],
+            'project_id': i['project_id'],
             'event_count': f'{i["event_count"]:,}',
             'spark': sparkline_points(lines.get(i['id'], [])),
             'first_rel': relative_time(i['first_seen']),
@@ -74,23 +80,39 @@ def register(settings: Settings) -> None:
         status = status if status in (*ISSUE_STATUSES, 'all') else 'open'
         sort = sort if sort in SORTS else 'last_seen'
         project_id = selected_project_id()
+        query = ui.context.client.request.query_params
+        # No range in the URL: issues of all time (the list is about what is open, not only what is recent).
+        time_range = None if query.get('range') in (None, 'all') else resolve_range(
+            query.get('range'), start=query.get('start'), end=query.get('end')
+        )  # fmt: skip
+        rparams = range_params(time_range) if time_range else {}
+        label_id = int(query['label']) if (query.get('label') or '').isdigit() else None
+        rparams = {**rparams, **({'label': str(label_id)} if label_id else {})}
         f = IssueFilter(
+            label_ids=[label_id] if label_id else None,
             project_ids=None if project_id is None else [project_id],
             status=None if status == 'all' else status,
             sort=sort,
+            seen_since=time_range.since if time_range else None,
+            seen_until=time_range.until if time_range and time_range.key == 'custom' else None,
         )
         timezone = preferences()['timezone']
         data = await run(issue_page, f, preferences()['page_size'], cursor)
 
         def go(**changes) -> None:
-            ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **changes}))
+            ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **rparams, **changes}))
+
+        def go_range(params: dict[str, str]) -> None:
+            ui.navigate.to('/issues?' + urlencode({'status': status, 'sort': sort, **params}))
 
         with ui.row().classes('w-full items-center justify-between'):
             ui.label('Issues').classes('text-2xl font-semibold')
             with ui.row().classes('items-center gap-2'):
+                time_range_picker(time_range, go_range, timezone=timezone, allow_all=True)
+                await labels_filter(f.project_ids, label_id, lambda picked: go(label=picked or ''))
                 ui.toggle(STATUS_LABELS, value=status, on_change=lambda e: go(status=e.value)).props(
-                    'dense no-caps unelevated rounded'
-                ).mark('issue-status')
+                    'dense no-caps unelevated rounded toggle-color=primary padding="4px 12px"'
+                ).classes('pk-range').mark('issue-status')
                 ui.select(SORTS, value=sort, label='Sort by', on_change=lambda e: go(sort=e.value)).props(
                     'dense outlined options-dense'
                 ).classes('w-36').mark('issue-sort')
@@ -110,7 +132,7 @@ def register(settings: Settings) -> None:
             async def bulk(action: str) -> None:
                 ids = [row['id'] for row in table.selected]
                 changed = await write(set_issue_status, ids, action)
-                ui.notify(f'{changed} issue{"s" * (changed != 1)} updated', type='positive')
+                ui.notify(f'{count_text(changed, "issue")} updated', type='positive')
                 ui.navigate.reload()
 
             for action, label, icon in (
@@ -121,7 +143,15 @@ def register(settings: Settings) -> None:
                 ui.button(label, icon=icon, on_click=lambda a=action: bulk(a)).props('outline dense no-caps').mark(
                     f'bulk-{action}'
                 )
+
+            async def relabelled() -> None:
+                fresh = await run(issue_page, f, preferences()['page_size'], cursor)
+                table.rows = issue_rows(fresh['issues'], fresh['lines'], timezone)
+
+            await labels_bulk_menu(f.project_ids, lambda: table.selected, relabelled)
         bulk_bar.set_visibility(False)
+        # Labels put on or taken off elsewhere show here too.
+        labels_changed().subscribe(lambda _project_id: relabelled())
 
         def on_select() -> None:
             bulk_bar.set_visibility(bool(table.selected))
@@ -172,6 +202,7 @@ def register(settings: Settings) -> None:
                     ui.label(f'#{issue["id"]} · {project_name(issue["project_id"])}').classes('pk-muted text-sm')
                 ui.label(issue['title']).classes('text-xl font-semibold break-all').mark('issue-title')
                 ui.label(issue['culprit'] or '').classes('pk-mono pk-muted text-sm')
+                await issue_labels(issue['project_id'], issue_id)
             with ui.row().classes('gap-2 no-wrap'):
                 if issue['status'] != 'resolved':
                     ui.button('Resolve', icon='check', on_click=lambda: change('resolve')).props('unelevated no-caps')

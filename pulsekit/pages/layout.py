@@ -215,4 +215,18 @@ body.body--dark { background: #0f1117; }
 .pk-kpi { font-size: 28px; font-weight: 700; line-height: 1.1; }
 .pk-inapp { border-left: 3px solid #4f46e5; }
 .pk-failing { background: rgba(239,68,68,.15); }
+/* One capitalisation style: buttons and tabs read in sentence case, as written (Quasar upper-cases by default). */
+.q-btn, .q-tab { text-transform: none; }
+/* The JSON viewer (svelte-jsoneditor) ships a light theme only: its dark colours, set through its variables. */
+.body--dark .pk-json { --jse-background-color: #161923; --jse-text-color: #e5e7eb; --jse-text-color-inverse: #4b5563;
+  --jse-main-border: 1px solid #262b38; --jse-key-color: #93c5fd; --jse-value-color: #e5e7eb;
+  --jse-value-color-number: #a7f3d0; --jse-value-color-boolean: #fbbf24; --jse-value-color-null: #fbbf24;
+  --jse-value-color-string: #fca5a5; --jse-value-color-url: #fca5a5; --jse-delimiter-color: #9ca3af;
+  --jse-selection-background-color: #374151; --jse-selection-background-inactive-color: #2d3340;
+  --jse-hover-background-color: #222735; --jse-active-line-background-color: rgba(255,255,255,.05);
+  --jse-collapsed-items-background-color: #262b38; --jse-collapsed-items-selected-background-color: #374151;
+  --jse-collapsed-items-link-color: #cbd5e1; --jse-collapsed-items-link-color-highlight: #fca5a5;
+  --jse-tag-background: #374151; --jse-tag-color: #e5e7eb; --jse-panel-background: #1f2330;
+  --jse-panel-color: #e5e7eb; --jse-panel-border: 1px solid #262b38; --jse-context-menu-background: #1f2330;
+  --jse-context-menu-color: #e5e7eb; --jse-modal-background: #1f2330; --jse-input-background: #161923; }
 """

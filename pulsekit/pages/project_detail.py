@@ -22,6 +22,7 @@ from ..projects import (
 from ..retention import delete_project_in_chunks, writer_runner
 from ..timefmt import absolute_time, relative_time
 from .components.empty import empty_state
+from .components.labels import project_tag_cards
 from .layout import is_admin, page, preferences, run, services
 from .onboarding import onboarding_panel
 from .project_keys import keys_panel
@@ -95,6 +96,7 @@ def register(settings: Settings) -> None:
 
         await keys_panel(project.id, data.public_url, on_created=lambda key: snippets.refresh(key))
         snippets = onboarding_panel(data.public_url, project.id, refresh_stats)
+        project_tag_cards(project.id)
         if not is_admin():
             return
 

@@ -144,11 +144,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_kb(pid: int) -> int | None:
+def rss_kb(pid: int, field: str = 'VmRSS') -> int | None:
+    """Resident memory in kB; field='RssAnon' counts only the heap and stacks, not mapped files
+    (the server maps up to 256 MB of its database, which VmRSS counts as the pages are read)."""
     try:
         with open(f'/proc/{pid}/status') as f:
             for line in f:
-                if line.startswith('VmRSS:'):
+                if line.startswith(f'{field}:'):
                     return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None

@@ -260,17 +260,23 @@ class KeyChangeWatcher:
         self.db = db
         self.interval_s = interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name='pulsekit-key-watcher', daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        # The baseline is read before the server answers anything: read on the thread's first round,
+        # a revocation made in between became the baseline and was never noticed (key valid until its TTL).
+        with self.db.connection_context():
+            baseline = keys_version()
+        self._thread = threading.Thread(target=self._run, args=(baseline,), name='pulsekit-key-watcher', daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread is not None:
+            self._thread.join(5)
 
-    def _run(self) -> None:
-        last = None
+    def _run(self, baseline: tuple) -> None:
+        last = baseline
         try:
             while not self._stop.wait(self.interval_s):
                 try:
@@ -280,7 +286,7 @@ class KeyChangeWatcher:
                     log.warning('checking for revoked keys failed', exc_info=True)
                     self.db.close()
                     continue
-                if last is not None and version != last:
+                if version != last:
                     forget_cached_keys()
                 last = version
         finally:

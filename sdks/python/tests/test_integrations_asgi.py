@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import fastapi
-from webservers import get, serve_asgi, serve_wsgi
+from webservers import get, get_at_once, serve_asgi, serve_wsgi
 
 import pulsekit_sdk
 
@@ -54,12 +53,7 @@ def test_fastapi_errors_are_reported_once_with_route_and_request_without_any_set
 def test_concurrent_fastapi_requests_on_one_loop_never_see_each_others_user(global_client, server):
     global_client()
     with serve_asgi(make_fastapi_app()) as url:
-        results = []
-        threads = [threading.Thread(target=lambda n=n: results.append(get(f'{url}/as/{n}'))) for n in ('a', 'b')]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
+        results = get_at_once([f'{url}/as/a', f'{url}/as/b'])
 
     assert results == [200, 200]
     assert pulsekit_sdk.flush(5.0)

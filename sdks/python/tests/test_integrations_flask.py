@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import flask  # a test dependency (sdks/python[test]): missing, it fails the run rather than skip
-from webservers import get, serve_wsgi
+from webservers import get, get_at_once, serve_wsgi
 
 import pulsekit_sdk
 
@@ -86,12 +86,7 @@ def test_concurrent_flask_requests_never_see_each_others_user(global_client, ser
         return 'ok'
 
     with serve_wsgi(app, threaded=True) as url:
-        results = []
-        threads = [threading.Thread(target=lambda n=n: results.append(get(f'{url}/as/{n}'))) for n in ('a', 'b')]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
+        results = get_at_once([f'{url}/as/a', f'{url}/as/b'])
 
     assert results == [200, 200]
     assert pulsekit_sdk.flush(5.0)

@@ -182,7 +182,7 @@ class ConnectionPool:
         head = f'POST {path} HTTP/1.1\r\n{self.common}Content-Length: {len(body)}\r\n'
         request = (head + ''.join(f'{name}: {value}\r\n' for name, value in headers.items()) + '\r\n').encode() + body
         for attempt in (1, 2):
-            is_reused = bool(self.idle)
+            is_reused = bool(self.idle) and attempt == 1  # the retry always opens a new connection
             connection = self.idle.pop() if is_reused else await asyncio.open_connection(self.host, self.port)
             status = await self._exchange(connection, request)
             # A kept-alive connection the server closed while it was idle fails at once: retry on a new one.

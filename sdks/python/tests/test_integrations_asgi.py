@@ -100,3 +100,23 @@ def test_the_generic_wsgi_middleware_reports_errors_and_isolates_requests(global
     assert failure['exception']['type'] == 'ZeroDivisionError'
     assert failure['tags'] == {'mechanism': 'wsgi'}
     assert 'user' not in failure, 'the previous request on this thread set a user; this one did not'
+
+
+def test_init_hooks_only_frameworks_the_app_imported_and_never_imports_one():
+    import subprocess
+    import sys
+
+    script = (
+        'import sys, pulsekit_sdk\n'
+        "pulsekit_sdk.init(endpoint='http://127.0.0.1:9', api_key='pk_x')\n"
+        "print(sorted(m for m in ('django', 'flask', 'starlette') if m in sys.modules),"
+        ' pulsekit_sdk.integrations.enabled_frameworks())\n'
+        'import flask\n'
+        "pulsekit_sdk.init(endpoint='http://127.0.0.1:9', api_key='pk_x')\n"
+        'print(pulsekit_sdk.integrations.enabled_frameworks())\n'
+    )
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first == '[] []', 'installed frameworks were imported or hooked without the app using them'
+    assert second == "['flask']"

@@ -6,13 +6,16 @@ import sys
 import types
 
 import django  # a test dependency (sdks/python[test]): missing, it fails the run rather than skip
-from django.conf import settings
 from webservers import get, serve_wsgi
 
 import pulsekit_sdk
 
 
 def _configure_django() -> None:
+    # Imported here, not at the top: Django's lazy settings object, once it exists unconfigured in a
+    # process, breaks NiceGUI's start-up scan of live objects (when these tests share a run with the server's).
+    from django.conf import settings
+
     if settings.configured:
         return
     urls = types.ModuleType('pulsekit_test_urls')

@@ -116,7 +116,7 @@ class Options:
     dist: str | None = None  # a build variant of the release, in metadata.dist
     send_default_pii: bool = False  # send cookies, Authorization, client IPs and user emails from integrations
     debug: bool = False  # print the SDK's own log (delivery, drops) on stderr
-    auto_enabling_integrations: bool = True  # hook into Django, Flask and Starlette/FastAPI when installed
+    auto_enabling_integrations: bool = True  # hook into Django, Flask, Starlette/FastAPI if imported before init
     proxy: str | None = None  # http://host:port for all requests; default: HTTPS_PROXY/HTTP_PROXY/NO_PROXY
     ca_certs: str | None = None  # a PEM file of CA certificates for https (default: the system's)
 

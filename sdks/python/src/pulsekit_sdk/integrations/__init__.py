@@ -1,14 +1,16 @@
 """Automatic capture: uncaught errors, logging, outgoing HTTP breadcrumbs and web frameworks.
 
-Framework integrations are enabled when the framework is installed (as sentry-sdk does), and each
-middleware can also be used by hand: PulseKitWSGIMiddleware, PulseKitASGIMiddleware.
+Framework integrations are enabled for the frameworks the app has imported when init() runs (Django
+settings, or after `from flask import Flask`), and each middleware can also be used by hand:
+PulseKitWSGIMiddleware, PulseKitASGIMiddleware. A framework that is only installed is never imported:
+importing Django unconfigured, say, breaks tools that inspect every live object.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import logging
+import sys
 
 from . import hooks, httpclient, logs
 from .asgi import PulseKitASGIMiddleware
@@ -43,7 +45,7 @@ def install(options) -> None:
         httpclient.install()
     if options.auto_enabling_integrations:
         for framework, module in FRAMEWORKS.items():
-            if importlib.util.find_spec(framework) is None:
+            if framework not in sys.modules:  # installed but not used by this app: leave it alone
                 continue
             try:
                 importlib.import_module(f'{__name__}.{module}').install()

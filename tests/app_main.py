@@ -6,8 +6,8 @@ from pathlib import Path
 from nicegui import ui
 
 from pulsekit.app import build
-from pulsekit.config import Settings
+from tests.databases import settings_for
 
-settings = Settings(data_dir=Path(os.environ['PULSEKIT_TEST_DATA_DIR']))
+settings = settings_for(Path(os.environ['PULSEKIT_TEST_DATA_DIR']))
 build(settings)
 ui.run(storage_secret='test-secret', show=False, reload=False)

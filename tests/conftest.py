@@ -1,8 +1,10 @@
-"""Shared fixtures: settings on a real SQLite file under tmp_path, and the production app over ASGI."""
+"""Shared fixtures: settings on a real database (a SQLite file under tmp_path, or with `--db postgres` a
+fresh PostgreSQL database, see tests/databases.py), and the production app over ASGI."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +18,71 @@ from pulsekit.projects import create_key, create_project
 from pulsekit.services import Services
 
 from .dashboard import admin, member, seeded  # noqa: F401  (fixtures for page tests)
+from .databases import PostgresDatabases, settings_for
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        '--db',
+        choices=('sqlite', 'postgres'),
+        default='sqlite',
+        help='database the server tests run on (postgres: TEST_DATABASE_URL, or a throwaway cluster)',
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line('markers', 'sqlite_only: tests SQLite mechanics (files, WAL, locks, backup)')
+    config.addinivalue_line('markers', 'postgres_only: tests PostgreSQL mechanics (replicas, LISTEN/NOTIFY)')
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Not a missing-toolchain skip: the test command runs the suite once per database, so every
+    # test runs in one of the two runs.
+    other = 'sqlite_only' if config.getoption('--db') == 'postgres' else 'postgres_only'
+    for item in items:
+        if other in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=f'{other}: runs in the other --db run'))
+
+
+@pytest.fixture(scope='session')
+def postgres_databases(request: pytest.FixtureRequest) -> Iterator[PostgresDatabases | None]:
+    if request.config.getoption('--db') != 'postgres':
+        yield None
+        return
+    server_url = os.environ.get('TEST_DATABASE_URL')
+    cluster = None
+    if not server_url:
+        from .pg_cluster import Cluster
+
+        cluster = Cluster().start()
+        server_url = cluster.url
+    databases = PostgresDatabases(server_url)
+    try:
+        yield databases
+    finally:
+        databases.close()
+        if cluster:
+            cluster.stop()
+
+
+@pytest.fixture(autouse=True)
+def database_url(postgres_databases: PostgresDatabases | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """This test's database: None on SQLite (each instance has its file), else a fresh PostgreSQL one.
+
+    Set as DATABASE_URL, so `pulsekit` subprocesses and `settings_for` use it as a user's would."""
+    if postgres_databases is None:
+        monkeypatch.delenv('DATABASE_URL', raising=False)
+        yield None
+        return
+    url = postgres_databases.create()
+    monkeypatch.setenv('DATABASE_URL', url)
+    yield url
+    postgres_databases.drop(url)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / 'data')
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    return settings_for(tmp_path / 'data')
 
 
 @pytest.fixture(autouse=True)

@@ -7,16 +7,17 @@ from datetime import datetime
 from pathlib import Path
 
 from pulsekit.bus import Bus
-from pulsekit.config import Settings
 from pulsekit.db import migrate, open_database
 from pulsekit.events.ingest import prepare_event
 from pulsekit.events.writer import Writer
+
+from .databases import settings_for
 
 
 @contextmanager
 def migrated_db(tmp_path: Path):
     """A fresh migrated SQLite database under tmp_path, with a running writer."""
-    settings = Settings(data_dir=tmp_path)
+    settings = settings_for(tmp_path)
     db = open_database(settings)
     db.connect(reuse_if_open=True)
     migrate(db)

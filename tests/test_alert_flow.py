@@ -10,18 +10,18 @@ from pulsekit.alerts import catchup, signing, status
 from pulsekit.alerts.engine import AlertEngine
 from pulsekit.alerts.evaluate import grid_end
 from pulsekit.alerts.rules import create_rule, get_rule, update_rule
-from pulsekit.config import Settings
 from pulsekit.errors import InvalidField
 from pulsekit.models import AlertFiring, Issue, WebhookDelivery, now_utc
 
 from .alert_support import Receiver, alert_instance, wait_until
+from .databases import settings_for
 
 FAST_RETRIES = (0.05, 0.05, 0.05, 0.05)
 
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(data_dir=tmp_path / 'data', webhook_retry_delays_s=FAST_RETRIES)
+    return settings_for(tmp_path / 'data', webhook_retry_delays_s=FAST_RETRIES)
 
 
 @pytest.fixture

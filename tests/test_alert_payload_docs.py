@@ -12,10 +12,10 @@ from standardwebhooks import Webhook
 
 from pulsekit.alerts.evaluate import grid_end
 from pulsekit.alerts.rules import create_rule
-from pulsekit.config import Settings
 from pulsekit.models import now_utc
 
 from .alert_support import Receiver, alert_instance
+from .databases import settings_for
 
 DOC = Path(__file__).resolve().parent.parent / 'docs' / 'alert-payloads.md'
 
@@ -37,7 +37,7 @@ def shape(value):
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(data_dir=tmp_path / 'data', webhook_retry_delays_s=(0.05,))
+    return settings_for(tmp_path / 'data', webhook_retry_delays_s=(0.05,))
 
 
 async def test_every_documented_payload_is_what_a_standard_webhooks_verifier_receives(settings):

@@ -10,11 +10,11 @@ from nicegui.testing import general
 
 from pulsekit.alerts import signing
 from pulsekit.app import create_app
-from pulsekit.config import Settings
 from pulsekit.instance_settings import set_setting
 from pulsekit.projects import create_key, create_project
 
 from .alert_support import Receiver
+from .databases import settings_for
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path) -> AsyncIterator[Api]:
-    settings = Settings(data_dir=tmp_path / 'data', webhook_retry_delays_s=(0.05, 0.05))
+    settings = settings_for(tmp_path / 'data', webhook_retry_delays_s=(0.05, 0.05))
     with general.nicegui_reset_globals():
         app = create_app(settings)
         async with app.router.lifespan_context(app):

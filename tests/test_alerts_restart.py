@@ -4,11 +4,11 @@ import time
 
 import httpx
 
-from pulsekit.config import Settings
 from pulsekit.db import migrate, open_database
 from pulsekit.instance_settings import set_setting
 
 from .alert_support import Receiver, ServerProcess, cli
+from .databases import settings_for
 
 WAIT_S = 20.0
 
@@ -21,7 +21,7 @@ def wait_for_requests(receiver: Receiver, count: int, timeout_s: float = WAIT_S)
 
 
 def allow_private_targets(data_dir) -> None:
-    db = open_database(Settings(data_dir=data_dir))
+    db = open_database(settings_for(data_dir))
     with db.connection_context():
         migrate(db)
         set_setting('allow_private_webhook_targets', True)

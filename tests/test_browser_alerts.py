@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import httpx
 
-from pulsekit.config import Settings
 from pulsekit.db import migrate, open_database
 from pulsekit.instance_settings import set_setting
 
 from .alert_support import Receiver
+from .databases import settings_for
 from .server import ServerProcess, create_project_and_key, pulsekit_cli
 from .test_browser import ARTIFACTS, EMAIL, PASSWORD, browser, log_in, new_page  # noqa: F401  (fixture)
 
 
 def allow_private_targets(data_dir) -> None:
-    db = open_database(Settings(data_dir=data_dir))
+    db = open_database(settings_for(data_dir))
     with db.connection_context():
         migrate(db)
         set_setting('allow_private_webhook_targets', True)  # the receiver is on 127.0.0.1

@@ -21,9 +21,9 @@ from schemathesis import GenerationMode
 
 from pulsekit.alerts.rules import create_rule
 from pulsekit.api.openapi import documented_operations
-from pulsekit.config import Settings
 from pulsekit.db import migrate, open_database
 
+from .databases import settings_for
 from .server import ServerProcess, pulsekit_cli
 
 EXAMPLES = 12  # per operation and mode
@@ -58,8 +58,19 @@ schemathesis.openapi.media_type('application/x-sentry-envelope', sentry_envelope
 
 
 @pytest.fixture(scope='module')
-def fuzz_server(tmp_path_factory):
+def fuzz_server(tmp_path_factory, postgres_databases):
     data_dir = tmp_path_factory.mktemp('fuzz')
+    # Module-scoped: its own database, not the per-test one (made after this fixture).
+    database_url = postgres_databases.create() if postgres_databases else None
+    with pytest.MonkeyPatch.context() as env:
+        if database_url:
+            env.setenv('DATABASE_URL', database_url)
+        yield from _serve_fuzz_target(data_dir)
+    if database_url:
+        postgres_databases.drop(database_url)
+
+
+def _serve_fuzz_target(data_dir):
     project = json.loads(pulsekit_cli(data_dir, 'project', 'create', 'Fuzz', '--json').stdout)
 
     def key(name: str) -> dict:
@@ -67,7 +78,7 @@ def fuzz_server(tmp_path_factory):
         return json.loads(pulsekit_cli(data_dir, *args, '--json').stdout)
 
     admin, doomed_key = key('fuzz'), key('revoked-by-the-fuzzer')
-    db = open_database(Settings(data_dir=data_dir))
+    db = open_database(settings_for(data_dir))
     with db.connection_context():
         migrate(db)
         rule = {'name': 'fuzzed', 'rule_type': 'new_error', 'config': {}, 'webhook_url': LOOPBACK_HOOK}

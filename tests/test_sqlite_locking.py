@@ -13,6 +13,8 @@ import pytest
 from pulsekit.config import Settings
 from pulsekit.services import start_services
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def services(tmp_path):

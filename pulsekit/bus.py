@@ -23,6 +23,9 @@ class CommitSummary:
     events: list[dict]  # id, project_id, issue_id, type, level, message, environment, release, tags, timestamp
     new_issue_ids: list[int] = field(default_factory=list)
     regressed_issue_ids: list[int] = field(default_factory=list)
+    # None: committed by this process. Else the id of the replica that committed it (bus_postgres.py relays
+    # other replicas' commits for live pages; alert evaluation stays with the replica that committed).
+    origin: str | None = None
 
     @property
     def project_ids(self) -> set[int]:

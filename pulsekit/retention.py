@@ -197,7 +197,9 @@ def delete_project_in_chunks(run: RunTask, project_id: int, *, chunk_rows: int =
 def run_retention_job(services) -> None:
     """The scheduler's job: prune through the writer; failures are logged, never raised."""
     try:
-        with services.db.connection_context():
+        with services.job_locks.held('retention') as is_mine, services.db.connection_context():
+            if not is_mine:  # another replica is pruning right now; deleting the same chunks twice would
+                return  # take their events out of the rollups twice
             report = prune(writer_runner(services.writer), default_retention_days(services.settings))
         if report.events_deleted:
             log.info('retention: deleted %d events (%s), %d empty issues, freed %d pages',

@@ -10,9 +10,11 @@ from pathlib import Path
 import peewee as pw
 
 from .bus import Bus
+from .bus_postgres import PostgresBusBridge
 from .config import Settings
 from .db import Checkpointer, is_sqlite, migrate, open_database
 from .events.writer import Writer
+from .job_locks import JobLocks
 from .keys import KeyChangeWatcher
 from .projects import KeyCache, record_key_use
 from .ratelimit import RateLimiter
@@ -31,6 +33,8 @@ class Services:
     limiter: RateLimiter
     checkpointer: Checkpointer | None = None  # SQLite only
     key_watcher: KeyChangeWatcher | None = None
+    bus_bridge: PostgresBusBridge | None = None  # PostgreSQL only: relays commits between replicas
+    job_locks: JobLocks = field(default_factory=lambda: JobLocks(None))  # periodic jobs run once across replicas
     extras: dict = field(default_factory=dict)  # features (scheduler, alert dispatcher) keep their handles here
 
     def flush_key_use(self) -> None:
@@ -44,6 +48,9 @@ class Services:
             self.key_watcher.stop()
         self.flush_key_use()
         self.writer.stop()
+        if self.bus_bridge is not None:
+            self.bus_bridge.stop()  # after the writer: its last commits are relayed too
+        self.job_locks.close()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.db.close()
@@ -70,6 +77,10 @@ def start_services(settings: Settings) -> Services:
     )
     services.key_watcher = KeyChangeWatcher(db)
     services.key_watcher.start()
+    if not is_sqlite(db):
+        services.bus_bridge = PostgresBusBridge(settings.database_url, bus)
+        services.bus_bridge.start()
+        services.job_locks = JobLocks(settings.database_url)
     if is_sqlite(db):
         services.checkpointer = Checkpointer(
             Path(db.database),

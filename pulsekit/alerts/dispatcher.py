@@ -36,6 +36,8 @@ WEBHOOK_TIMEOUT_S = 10.0  # connect + read, per attempt: a slow receiver cannot 
 MAX_IN_FLIGHT = 16  # deliveries sent at once
 MAX_PER_RUN = 100
 RESPONSE_SNIPPET_BYTES = 500
+# Replicas claim a delivery for this long before sending it (outbox.claim_deliveries): longer than one attempt.
+CLAIM_LEASE_S = 6 * WEBHOOK_TIMEOUT_S
 USER_AGENT = f'PulseKit-Webhooks/{__version__}'
 
 
@@ -63,11 +65,13 @@ class Dispatcher:
         retry_delays_s: tuple[float, ...] = outbox.RETRY_DELAYS_S,
         clock: Callable[[], datetime] = now_utc,
         verify: ssl.SSLContext | bool = True,  # TLS verification; tests pass a context trusting their own CA
+        claim: bool = False,  # several processes share the outbox (PostgreSQL): claim rows before sending
     ):
         # run_write(fn) runs fn on the writer thread and returns a concurrent future (services.writer.run_task).
         self._run_write = run_write
         self.retry_delays_s = tuple(retry_delays_s)
         self._clock = clock
+        self._claim = claim
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task] = set()
         self._client = httpx.AsyncClient(
@@ -96,20 +100,30 @@ class Dispatcher:
             return 0
 
     async def _run_due(self) -> int:
+        now = self._clock()
         try:
-            due = await asyncio.to_thread(outbox.due_deliveries, self._clock(), MAX_PER_RUN)
+            due = await asyncio.to_thread(outbox.due_deliveries, now, MAX_PER_RUN)
         except Exception:
             log.exception('could not read due webhook deliveries')
             return 0
-        due = [d for d in due if d.id not in self._in_flight][: max(0, MAX_IN_FLIGHT - len(self._in_flight))]
-        if not due:
+        due_ids = [d.id for d in due if d.id not in self._in_flight][: max(0, MAX_IN_FLIGHT - len(self._in_flight))]
+        if not due_ids:
             return 0
-        self._in_flight.update(d.id for d in due)
+        self._in_flight.update(due_ids)
         try:
-            await asyncio.gather(*(self._deliver(d.id) for d in due))
+            if self._claim:  # only when something is due: an idle outbox costs no write
+                claimed = await asyncio.wrap_future(
+                    self._run_write(lambda: outbox.claim_deliveries(due_ids, now, CLAIM_LEASE_S))
+                )
+                self._in_flight.difference_update(set(due_ids) - set(claimed))
+                due_ids = claimed
+            await asyncio.gather(*(self._deliver(i) for i in due_ids))
+        except Exception:
+            log.exception('could not claim due webhook deliveries')
+            return 0
         finally:
-            self._in_flight.difference_update(d.id for d in due)
-        return len(due)
+            self._in_flight.difference_update(due_ids)
+        return len(due_ids)
 
     def cancel(self) -> None:
         """Stop woken runs (shutdown); an attempt cut short is simply made again after the restart."""

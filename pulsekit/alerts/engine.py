@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 
 from ..bus import CommitSummary
+from ..db import is_sqlite
 from ..instance_settings import public_url
 from ..models import now_utc
 from . import catchup, evaluate, outbox, rules
@@ -34,7 +35,10 @@ class AlertEngine:
         self.settings = services.settings
         self._clock = clock
         self.dispatcher = Dispatcher(
-            services.writer.run_task, retry_delays_s=self.settings.webhook_retry_delays_s, clock=clock
+            services.writer.run_task,
+            retry_delays_s=self.settings.webhook_retry_delays_s,
+            clock=clock,
+            claim=not is_sqlite(services.db),  # replicas share the outbox: each delivery is sent by one
         )
         self._pending: list[CommitSummary] = []
         self._in_progress: list[CommitSummary] = []
@@ -82,7 +86,8 @@ class AlertEngine:
     # -- new_error and pattern: on commit ------------------------------------------------------
     def on_commit(self, summary: CommitSummary) -> None:
         """Bus callback (on the loop): queue the summary and make sure a drain task runs."""
-        if self._no_rule_concerns(summary):
+        # Another replica's commit (relayed for live pages) is evaluated by that replica: once, not once per replica.
+        if summary.origin is not None or self._no_rule_concerns(summary):
             return
         if len(self._pending) >= MAX_PENDING_SUMMARIES:
             log.warning('alert evaluation is behind; dropping a commit summary of %d events', len(summary.events))
@@ -169,9 +174,17 @@ class AlertEngine:
     async def run_thresholds(self, now: datetime | None = None) -> int:
         """Evaluate threshold rules at the current grid point; returns how many fired."""
         now = now or self._clock()
+        locks = self.services.job_locks
         try:
-            triggers = await asyncio.to_thread(evaluate.evaluate_thresholds, now, self.settings.alert_eval_interval_s)
-            return len(await self.fire(triggers, now=now))
+            # Replicas: one evaluates a grid point, the others skip (the window keys would dedupe them anyway).
+            if not await asyncio.to_thread(locks.try_acquire, 'alerts-thresholds'):
+                return 0
+            try:
+                interval_s = self.settings.alert_eval_interval_s
+                triggers = await asyncio.to_thread(evaluate.evaluate_thresholds, now, interval_s)
+                return len(await self.fire(triggers, now=now))
+            finally:
+                await asyncio.to_thread(locks.release, 'alerts-thresholds')
         except Exception:
             log.exception('evaluating threshold rules failed')
             return 0

@@ -129,7 +129,7 @@ def _is_held_back(rule: AlertRule, trigger: Trigger, now: datetime) -> bool:
 def record_firing(rule_id: int, trigger: Trigger, *, now: datetime, base_url: str, test: bool = False) -> int | None:
     """Write a firing and its pending delivery (and a threshold rule's new state); None when the window
     already fired, the rule cools down, or a threshold rule is already in that state."""
-    rule = AlertRule.get_or_none(AlertRule.id == rule_id)
+    rule = _locked(AlertRule.select().where(AlertRule.id == rule_id)).first()
     if rule is None or (not test and _is_held_back(rule, trigger, now)):
         return None
     same_window = (AlertFiring.rule == rule.id) & (AlertFiring.window_key == trigger.window_key)
@@ -157,6 +157,13 @@ def record_firing(rule_id: int, trigger: Trigger, *, now: datetime, base_url: st
     return firing.id
 
 
+def _locked(query: pw.Select, **options) -> pw.Select:
+    """`query` FOR UPDATE where the database has it (PostgreSQL). Several replicas write firings, each on its
+    own writer; locking the rule row until the firing commits makes the cooldown check and the insert one
+    step across replicas. SQLite has one writer, which serialises them already."""
+    return query.for_update(**options) if query.model._meta.database.for_update else query
+
+
 def retry_delay_s(attempts: int, delays: tuple[float, ...], rng: random.Random | None = None) -> float | None:
     """Seconds until the next try after `attempts` failed ones; None when the schedule is used up."""
     if attempts - 1 >= len(delays):
@@ -174,6 +181,23 @@ def due_deliveries(now: datetime, limit: int) -> list[WebhookDelivery]:
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
+
+
+def claim_deliveries(delivery_ids: list[int], now: datetime, lease_s: float) -> list[int]:
+    """Claim due deliveries for this process (PostgreSQL replicas): their next attempt moves `lease_s` ahead, so
+    no other replica sends them meanwhile; the attempt's outcome then sets it for real. A replica that dies
+    mid-send leaves the delivery to whoever finds it due after the lease. Rows another replica is claiming
+    right now are skipped, not waited for. Returns the ids claimed."""
+    query = WebhookDelivery.select(WebhookDelivery.id).where(
+        WebhookDelivery.id.in_(delivery_ids)
+        & (WebhookDelivery.status == 'pending')
+        & (WebhookDelivery.next_attempt_at <= now)
+    )
+    claimed = [row.id for row in _locked(query, skip_locked=True)]
+    if claimed:
+        lease_end = now + timedelta(seconds=lease_s)
+        WebhookDelivery.update(next_attempt_at=lease_end).where(WebhookDelivery.id.in_(claimed)).execute()
+    return claimed
 
 
 def next_due_at() -> datetime | None:

@@ -310,6 +310,19 @@ class TagKey(BaseModel):
         primary_key = pw.CompositeKey('project', 'key')
 
 
+class DashboardSession(BaseModel):
+    """A logged-in dashboard session (pulsekit/login_sessions.py); the cookie holds the id, this row the user."""
+
+    id = pw.CharField(max_length=64, primary_key=True)  # SHA-256 of the cookie's session id, never the id itself
+    user = pw.ForeignKeyField(User, on_delete='CASCADE', column_name='user_id')
+    stamp = pw.CharField(max_length=32)  # users.session_stamp at login: a password change ends the session
+    inserted_at = MillisField()
+
+    class Meta:
+        table_name = 'dashboard_sessions'
+        indexes = ((('user',), False),)
+
+
 MODELS = [
     Project,
     ApiKey,
@@ -328,6 +341,7 @@ MODELS = [
     Label,
     IssueLabel,
     TagKey,
+    DashboardSession,
 ]
 
 

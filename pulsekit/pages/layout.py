@@ -21,9 +21,10 @@ from nicegui import app, ui
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from ..login_sessions import page_context
 from ..models import User
 from ..services import Services
-from ..users import preferences_of, session_context, update_preferences
+from ..users import preferences_of, update_preferences
 
 T = TypeVar('T')
 
@@ -63,6 +64,11 @@ async def write(fn: Callable[..., T], *args: Any) -> T:
 def services() -> Services:
     """The instance's long-lived services (db, bus, writer, …)."""
     return app.state.services
+
+
+def session_id() -> str | None:
+    """The browser session's id, from its signed cookie (what pulsekit/login_sessions.py keys logins by)."""
+    return app.storage.browser.get('id')
 
 
 def context() -> PageContext:
@@ -108,11 +114,9 @@ def page(path: str, title: str, *, admin: bool = False) -> Callable:
         body_params = list(inspect.signature(body).parameters.values())
 
         async def page_function(request: Request, **path_params: Any):
-            storage = app.storage.user
-            user, projects, instance_name = await run(session_context, storage.get('user_id'), storage.get('stamp'))
+            storage = app.storage.user  # per replica: only the project switcher's choice lives here
+            user, projects, instance_name = await run(page_context, session_id())
             if user is None:
-                storage.pop('user_id', None)
-                storage.pop('stamp', None)
                 return login_redirect(request)
             prefs = preferences_of(user)
             chosen = storage.get('project_id', prefs.get('default_project'))

@@ -1,11 +1,13 @@
 """Login, logout and the one-time setup form that creates the first admin.
 
 A checked login does not mark the current session as logged in: it hands the browser a one-time
-ticket for `/login/finish`, which gives the session a new id (pulsekit/sessions.py).
+ticket for `/login/finish`, which gives the session a new id (pulsekit/sessions.py) and records it
+as logged in, in the database (pulsekit/login_sessions.py), so every replica knows it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from urllib.parse import urlencode
 
@@ -16,10 +18,11 @@ from starlette.responses import RedirectResponse
 from ..auth import check_login
 from ..config import Settings
 from ..errors import PulseKitError, RateLimited
+from ..login_sessions import end_session, logged_in_user, open_session, restamp_session
 from ..login_throttle import LoginThrottle
 from ..sessions import LoginGrant, LoginTickets, safe_redirect
-from ..users import create_first_admin, login_screen_state, record_login, session_stamp, session_user
-from .layout import BRAND_COLOR, PAGE_CSS, run, services
+from ..users import create_first_admin, login_screen_state, record_login, session_stamp
+from .layout import BRAND_COLOR, PAGE_CSS, run, services, session_id, write
 
 __all__ = ['register', 'safe_redirect', 'start_session']
 
@@ -32,9 +35,9 @@ def tickets() -> LoginTickets:
     return services().extras.setdefault('login_tickets', LoginTickets())
 
 
-def start_session(user) -> None:
-    """Mark this (already authenticated) session as `user`'s again, e.g. after a password change."""
-    app.storage.user.update(user_id=user.id, stamp=session_stamp(user))
+async def start_session(user) -> None:
+    """Keep this (already authenticated) session logged in as `user`, e.g. after a password change."""
+    await write(restamp_session, session_id(), user)
 
 
 def finish_login(user, target: str) -> None:
@@ -44,15 +47,20 @@ def finish_login(user, target: str) -> None:
 
 
 async def _renew_session(request: Request, grant: LoginGrant | None) -> None:
-    """A new session id (a new cookie) holding the login; the old id's storage is emptied."""
+    """A new session id (a new cookie) holding the login; the old id is logged out and its storage emptied."""
     old_id = request.session.get('id')
     new_id = str(uuid.uuid4())
+
+    def record() -> None:  # one transaction: the old id is never logged in beside the new one
+        end_session(old_id)
+        if grant is not None:
+            open_session(new_id, grant.user_id, grant.stamp)
+
+    await asyncio.wrap_future(services().writer.run_task(record))
     request.session['id'] = new_id
     storage = app.storage
     # NiceGUI creates a session's storage in its request middleware, before the id changes here.
     await storage._create_user_storage(new_id)  # private: no public API for a new id (nicegui<4 pinned)
-    if grant is not None:
-        storage._users[new_id].update(user_id=grant.user_id, stamp=grant.stamp)
     old = storage._users.get(old_id)
     if old is not None:
         old.clear()
@@ -61,8 +69,7 @@ async def _renew_session(request: Request, grant: LoginGrant | None) -> None:
 def register(settings: Settings) -> None:
     @ui.page('/login', title='Log in')
     async def login_page(redirect_to: str = '/'):
-        storage = app.storage.user
-        if await run(session_user, storage.get('user_id'), storage.get('stamp')):
+        if await run(logged_in_user, session_id()):
             return RedirectResponse(safe_redirect(redirect_to), status_code=303)
         users_exist, instance_name = await run(login_screen_state)
         ui.colors(primary=BRAND_COLOR)

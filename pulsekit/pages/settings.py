@@ -104,7 +104,7 @@ def register(settings: Settings) -> None:
                     return
                 from .login import start_session
 
-                start_session(changed)  # this session stays; every other one of this user ends
+                await start_session(changed)  # this session stays; every other one of this user ends
                 for field in (current, new, repeat):
                     field.value = ''
                 ui.notify('Password changed', type='positive')

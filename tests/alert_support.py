@@ -44,6 +44,7 @@ class Receiver:
 
     script: list[tuple[int, dict, bytes]] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
+    delay_s: float = 0.0  # a slow receiver: each answer waits this long (after the request is recorded)
 
     def __post_init__(self):
         receiver = self
@@ -52,6 +53,7 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get('content-length') or 0))
                 receiver.requests.append(Received(self.path, dict(self.headers), body, time.time()))
+                time.sleep(receiver.delay_s)
                 status, headers, reply = receiver.script.pop(0) if receiver.script else (200, {}, b'ok')
                 self.send_response(status)
                 for name, value in headers.items():

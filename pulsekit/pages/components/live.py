@@ -1,12 +1,15 @@
 """Live updates for a page: listen to the writer's commits, refresh at most once per interval.
 
 Whatever the ingest rate (1,000 events/s or more), a page does one refresh per interval; the
-messages in between are only counted. The subscription ends when the browser tab goes away.
+messages in between are only counted. The first event after a quiet interval is shown at the next
+check (every CHECK_INTERVAL_S), not up to a whole interval later. The subscription ends when the
+browser tab goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from nicegui import ui
@@ -15,6 +18,7 @@ from ...bus import CommitSummary
 from ..layout import services
 
 REFRESH_INTERVAL_S = 1.0
+CHECK_INTERVAL_S = 0.1  # a server-side timer only: nothing is sent to the browser unless a refresh is due
 
 
 class LiveFeed:
@@ -32,10 +36,12 @@ class LiveFeed:
         self.pending: list[dict] = []  # the newest matching event summaries since the last refresh (bounded)
         self.pending_count = 0
         self._running = False
+        self.interval_s = interval_s
+        self._last_refresh = float('-inf')  # time.monotonic() of the last refresh
         self.refresh_count = 0
         unsubscribe = services().bus.subscribe(self._on_commit, loop=asyncio.get_running_loop())
         ui.context.client.on_delete(unsubscribe)
-        self.timer = ui.timer(interval_s, self._tick).mark('live-feed')
+        self.timer = ui.timer(min(CHECK_INTERVAL_S, interval_s), self._tick).mark('live-feed')
         self.timer.feed = self  # type: ignore[attr-defined]  (tests read refresh_count)
 
     def _on_commit(self, summary: CommitSummary) -> None:
@@ -50,6 +56,9 @@ class LiveFeed:
     async def _tick(self) -> None:
         if self.is_paused or not self.pending_count or self._running:
             return
+        if time.monotonic() - self._last_refresh < self.interval_s:
+            return
+        self._last_refresh = time.monotonic()
         events, self.pending, self.pending_count = self.pending, [], 0
         self._running = True
         self.refresh_count += 1

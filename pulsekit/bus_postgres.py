@@ -9,8 +9,10 @@ served by replica B refreshes live for an event ingested through replica A.
   autocommit connection. A full queue drops the oldest summaries (a live page catches up on
   the next commit; the events themselves are in the database).
 - A NOTIFY payload is limited to 8000 bytes, so summaries travel compact: messages cut to
-  MESSAGE_CHARS, events packed into as many payloads as needed, at most MAX_PAYLOADS_PER_FLUSH
-  per flush (beyond that the oldest events of a burst are not relayed; pages refresh anyway).
+  MESSAGE_CHARS, events packed into as many payloads as needed. A flush (at most one per
+  FLUSH_INTERVAL_S) relays at most MAX_RELAYED_EVENTS events: under a flood, the newest event of
+  each kind (project, level, type, environment, release, issue), so every filtered page still
+  hears of its events, then the newest others. Relaying costs ~µs per event on the sender thread.
 - Each process has a random id; a replica skips its own messages (it already published them).
 - A listener thread LISTENs on its own connection; a dropped connection is reopened with
   backoff (notifications sent meanwhile are lost: the next ones refresh the pages).
@@ -35,41 +37,79 @@ MAX_PAYLOAD_BYTES = 7_900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or
 MESSAGE_CHARS = 160  # pages show a line of the message; alerts re-read the full text from the table
 MAX_EVENT_BYTES = 2_000  # an event summary bigger than this (many long tags) travels without its tags
 MAX_QUEUED_SUMMARIES = 1_000
-MAX_PAYLOADS_PER_FLUSH = 32  # ~250 KB of NOTIFY traffic per flush at most
+# Events relayed per flush at most (~100 KB): beyond it the newest of each kind and the newest others go.
+MAX_RELAYED_EVENTS = 300
+MAX_ISSUE_IDS = 1_000  # new (and regressed) issue ids relayed per flush, the newest
+ISSUE_IDS_PER_PAYLOAD = 300  # 20 bytes each at most
+INLINE_ISSUE_IDS = 50  # this many issue ids travel inside the first events payload, more in payloads of their own
+PAYLOAD_HEAD_BYTES = 100  # origin, number and the empty id lists of an events payload
+FLUSH_INTERVAL_S = 0.05  # at most 20 flushes a second: commits in between travel together
 LISTEN_POLL_S = 0.5  # how often the listener looks at its stop flag, seconds
+CONNECT_TIMEOUT_S = 10
 RECONNECT_DELAYS_S = (0.5, 1, 2, 5, 10)  # backoff after a lost connection, the last one repeated
 
 
-def _compact(event: dict) -> dict:
-    out = dict(event)
-    out['message'] = (event.get('message') or '')[:MESSAGE_CHARS]
-    if len(orjson.dumps(out)) > MAX_EVENT_BYTES:
-        out['tags'] = {}
-    return out
+def _encode_event(event: dict) -> bytes:
+    message = event.get('message') or ''
+    out = {**event, 'message': message[:MESSAGE_CHARS]} if len(message) > MESSAGE_CHARS else event
+    encoded = orjson.dumps(out)
+    if len(encoded) > MAX_EVENT_BYTES:
+        encoded = orjson.dumps({**out, 'tags': {}})
+    return encoded
+
+
+def _shape(event: dict) -> tuple:
+    return tuple(event.get(k) for k in ('project_id', 'level', 'type', 'environment', 'release', 'issue_id'))
+
+
+def relayed_events(events: list[dict], limit: int = MAX_RELAYED_EVENTS) -> list[dict]:
+    """All events when they are few; else the newest of each kind (so a page filtered on any level, type,
+    environment, release or issue still hears of its events) and the newest others, oldest first."""
+    if len(events) <= limit:
+        return events
+    kept: dict[int, dict] = {}
+    shapes: set[tuple] = set()
+    for index in range(len(events) - 1, -1, -1):
+        shape = _shape(events[index])
+        if shape not in shapes and len(shapes) < limit:
+            shapes.add(shape)
+            kept[index] = events[index]
+    for index in range(len(events) - 1, -1, -1):
+        if len(kept) >= limit:
+            break
+        kept.setdefault(index, events[index])
+    return [kept[i] for i in sorted(kept)]
+
+
+def _payload(origin: str, number: int, new_ids: list[int], regressed: list[int], events: list[bytes]) -> str:
+    head = orjson.dumps({'o': origin, 'p': number, 'n': new_ids, 'r': regressed})
+    return (head[:-1] + b',"e":[' + b','.join(events) + b']}').decode()
 
 
 def encode_summaries(origin: str, summaries: list[CommitSummary]) -> list[str]:
-    """NOTIFY payloads (each under MAX_PAYLOAD_BYTES) carrying these summaries' events and issue ids."""
-    new_ids = sorted({i for s in summaries for i in s.new_issue_ids})
-    regressed = sorted({i for s in summaries for i in s.regressed_issue_ids})
+    """NOTIFY payloads (each under MAX_PAYLOAD_BYTES) carrying these summaries' issue ids and events."""
+    new_ids = sorted({i for s in summaries for i in s.new_issue_ids})[-MAX_ISSUE_IDS:]
+    regressed = sorted({i for s in summaries for i in s.regressed_issue_ids})[-MAX_ISSUE_IDS:]
     # 'p' numbers the payloads: PostgreSQL delivers identical payloads of one transaction only once.
-    head = {'o': origin, 'p': 0, 'n': new_ids, 'r': regressed, 'e': []}
-    if len(orjson.dumps(head)) > MAX_PAYLOAD_BYTES // 2:  # thousands of new issues at once: pages need the events
-        head['n'], head['r'] = [], []
     payloads: list[str] = []
-    current, size = head, len(orjson.dumps(head))
-    for event in (e for s in summaries for e in s.events):
-        encoded = orjson.dumps(_compact(event))
-        if size + len(encoded) + 1 > MAX_PAYLOAD_BYTES and current['e']:
-            payloads.append(orjson.dumps(current).decode())
-            current = {'o': origin, 'p': len(payloads), 'n': [], 'r': [], 'e': []}
-            size = len(orjson.dumps(current))
-        current['e'].append(orjson.loads(encoded))
+    inline = len(new_ids) + len(regressed) <= INLINE_ISSUE_IDS  # the usual case: they ride with the events
+    if not inline:
+        for start in range(0, max(len(new_ids), len(regressed)), ISSUE_IDS_PER_PAYLOAD):
+            part = slice(start, start + ISSUE_IDS_PER_PAYLOAD)
+            payloads.append(_payload(origin, len(payloads), new_ids[part], regressed[part], []))
+    ids = (new_ids, regressed) if inline else ([], [])
+    budget = MAX_PAYLOAD_BYTES - PAYLOAD_HEAD_BYTES - len(orjson.dumps(ids))
+    chunk: list[bytes] = []
+    size = 0
+    for event in relayed_events([e for s in summaries for e in s.events]):
+        encoded = _encode_event(event)
+        if chunk and size + len(encoded) > budget:
+            payloads.append(_payload(origin, len(payloads), *ids, chunk))
+            chunk, size, ids = [], 0, ([], [])
+        chunk.append(encoded)
         size += len(encoded) + 1
-    if current['e'] or current['n'] or current['r']:
-        payloads.append(orjson.dumps(current).decode())
-    if len(payloads) > MAX_PAYLOADS_PER_FLUSH:  # keep the newest events: that is what a live page shows
-        payloads = payloads[-MAX_PAYLOADS_PER_FLUSH:]
+    if chunk or ids[0] or ids[1]:
+        payloads.append(_payload(origin, len(payloads), *ids, chunk))
     return payloads
 
 
@@ -146,11 +186,12 @@ class PostgresBusBridge:
             payloads = encode_summaries(self.origin, summaries)
             try:
                 if conn is None or conn.closed:
-                    conn = psycopg.connect(self.dsn, autocommit=True)
+                    conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
                 # One statement, one round trip, however many payloads.
                 conn.execute('SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p', (self.channel, payloads))
                 self.sent += len(payloads)
                 failures = 0
+                self._stop.wait(FLUSH_INTERVAL_S)  # commits arriving meanwhile travel together in the next flush
             except Exception:  # a task boundary: never let the relay break ingestion; retry on the next commit
                 failures += 1
                 log.warning('relaying %d commits to other replicas failed', len(summaries), exc_info=failures == 1)
@@ -164,7 +205,7 @@ class PostgresBusBridge:
         while not self._stop.is_set():
             conn = None
             try:
-                conn = psycopg.connect(self.dsn, autocommit=True)
+                conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
                 conn.execute(f'LISTEN {self.channel}')
                 self._listening.set()
                 if failures:

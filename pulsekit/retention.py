@@ -61,7 +61,14 @@ def _delete_event_rows(condition: pw.Expression, limit: int, *, fix_rollups: boo
     rows = list(Event.select(*columns).where(condition).order_by(Event.timestamp).limit(limit).tuples())
     if not rows:
         return []
-    Event.delete().where(Event.seq.in_([row[0] for row in rows])).execute()  # FTS5 follows by trigger
+    delete = Event.delete().where(Event.seq.in_([row[0] for row in rows]))
+    if is_sqlite(Event._meta.database):
+        delete.execute()  # FTS5 follows by trigger; the one writer deletes what it just read
+    else:
+        # Replicas (or `pulsekit prune` beside a server) may delete the same rows at once: only what this
+        # transaction deleted comes out of the rollups and issue counts, never anything twice.
+        gone = {seq for (seq,) in delete.returning(Event.seq).tuples()}
+        rows = [row for row in rows if row[0] in gone]
     if fix_rollups:
         _uncount(rows)
     return [(seq, issue_id) for seq, issue_id, *_ in rows]

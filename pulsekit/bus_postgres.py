@@ -13,6 +13,8 @@ served by replica B refreshes live for an event ingested through replica A.
   FLUSH_INTERVAL_S) relays at most MAX_RELAYED_EVENTS events: under a flood, the newest event of
   each kind (project, level, type, environment, release, issue), so every filtered page still
   hears of its events, then the newest others. Relaying costs ~µs per event on the sender thread.
+- Changes to what replicas cache (alert rules, allowed origins) are relayed too, so every replica
+  forgets its copy within about CHANGE_POLL_S instead of waiting for its cache's lifetime.
 - Each process has a random id; a replica skips its own messages (it already published them).
 - A listener thread LISTENs on its own connection; a dropped connection is reopened with
   backoff (notifications sent meanwhile are lost: the next ones refresh the pages).
@@ -28,6 +30,8 @@ import threading
 import orjson
 import psycopg
 
+from . import origins
+from .alerts import rules
 from .bus import Bus, CommitSummary
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ MAX_ISSUE_IDS = 1_000  # new (and regressed) issue ids relayed per flush, the ne
 ISSUE_IDS_PER_PAYLOAD = 300  # 20 bytes each at most
 INLINE_ISSUE_IDS = 50  # this many issue ids travel inside the first events payload, more in payloads of their own
 PAYLOAD_HEAD_BYTES = 100  # origin, number and the empty id lists of an events payload
+CHANGE_POLL_S = 0.25  # how often this process's own rule and origin changes are looked for, seconds
 FLUSH_INTERVAL_S = 0.05  # at most 20 flushes a second: commits in between travel together
 LISTEN_POLL_S = 0.5  # how often the listener looks at its stop flag, seconds
 CONNECT_TIMEOUT_S = 10
@@ -119,6 +124,18 @@ def decode_payload(payload: str) -> tuple[str, CommitSummary]:
     return data['o'], CommitSummary(data['e'], data['n'], data['r'], origin=data['o'])
 
 
+def encode_changes(origin: str, kinds: list[str]) -> str:
+    """A payload saying which cached settings changed in the sending replica ('rules', 'origins')."""
+    return orjson.dumps({'o': origin, 'k': kinds}).decode()
+
+
+# What another replica's change makes this process forget, and how this process notices its own changes.
+CACHES = {
+    'rules': (rules.writes, rules.forget_cached_rules),
+    'origins': (origins.origins_version, origins.forget_cached_origins),
+}
+
+
 class PostgresBusBridge:
     """Relays commit summaries between the replicas on one PostgreSQL database (see the module docstring)."""
 
@@ -136,6 +153,8 @@ class PostgresBusBridge:
         self._listening = threading.Event()
         self._threads: list[threading.Thread] = []
         self._unsubscribe = None
+        self._seen_lock = threading.Lock()
+        self._seen = {kind: version() for kind, (version, _) in CACHES.items()}
 
     def start(self, wait_s: float = 5.0) -> None:
         """Subscribe to local commits and start both threads; waits (bounded) until LISTEN is in place."""
@@ -169,21 +188,35 @@ class PostgresBusBridge:
 
     # -- sending -----------------------------------------------------------------------------
     def _take(self) -> list[CommitSummary]:
+        """The queued summaries, after waiting (at most CHANGE_POLL_S) for one."""
         with self._cond:
-            while not self._queue and not self._stop.is_set():
-                self._cond.wait()
+            if not self._queue and not self._stop.is_set():
+                self._cond.wait(CHANGE_POLL_S)
             taken = list(self._queue)
             self._queue.clear()
             return taken
+
+    def _changed_caches(self) -> list[str]:
+        """Caches this process changed since the last look (a change relayed from elsewhere is not ours)."""
+        with self._seen_lock:
+            changed = [kind for kind, (version, _) in CACHES.items() if version() != self._seen[kind]]
+            for kind in changed:
+                self._seen[kind] = CACHES[kind][0]()
+            return changed
 
     def _send_loop(self) -> None:
         conn = None
         failures = 0
         while True:
             summaries = self._take()
-            if not summaries:
-                break  # stopping, nothing left to send
+            changed = self._changed_caches()
+            if not summaries and not changed:
+                if self._stop.is_set():
+                    break  # stopping, nothing left to send
+                continue
             payloads = encode_summaries(self.origin, summaries)
+            if changed:
+                payloads.append(encode_changes(self.origin, changed))
             try:
                 if conn is None or conn.closed:
                     conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
@@ -223,14 +256,26 @@ class PostgresBusBridge:
 
     def _relay(self, payload: str) -> None:
         try:
-            origin, summary = decode_payload(payload)
+            data = orjson.loads(payload)
+            if data['o'] == self.origin:
+                return
+            if 'k' in data:
+                self._forget(data['k'])
+                return
+            _, summary = decode_payload(payload)
         except Exception:
             log.warning('ignoring an unreadable replica bus message (%d bytes)', len(payload))
             return
-        if origin == self.origin:
-            return
         self.received += 1
         self.bus.publish(summary)
+
+    def _forget(self, kinds: list[str]) -> None:
+        with self._seen_lock:
+            for kind in kinds:
+                if kind in CACHES:
+                    version, forget = CACHES[kind]
+                    forget()
+                    self._seen[kind] = version()  # our own forgetting is not a change to relay back
 
 
 def _delay(failures: int) -> float:

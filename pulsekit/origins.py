@@ -62,6 +62,17 @@ def set_allowed_origins(project: Project, value) -> Project:
     return project
 
 
+def origins_version() -> int:
+    """Changes whenever this process changes a project's allowed origins (or forgets them)."""
+    return _generation
+
+
+def forget_cached_origins() -> None:
+    """Make every origin cache in this process read again (another replica changed a project's origins)."""
+    global _generation
+    _generation += 1
+
+
 def is_origin_allowed(allowed: list[str] | None, origin: str, permissions: frozenset[str]) -> bool:
     """Whether a page of `origin` may send with a key of `permissions` to a project allowing `allowed`."""
     if allowed is None:

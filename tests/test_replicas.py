@@ -179,3 +179,26 @@ def test_a_key_revoked_on_one_replica_is_refused_by_the_other_within_the_documen
     for replica in (a, b):
         reply = httpx.post(f'{replica.url}/api/v1/events', json=event, headers=send)
         assert reply.status_code == 401 and json.loads(reply.text)['error']
+
+
+def test_an_alert_rule_created_on_one_replica_applies_at_once_to_events_sent_to_the_other(replicas):
+    a, b, project, headers = replicas
+    receiver = Receiver()
+    try:
+        quiet = error_event('before any rule', fingerprint=['before'])
+        assert httpx.post(f'{b.url}/api/v1/events', json=quiet, headers=headers).status_code == 202
+        time.sleep(1)  # B has looked up which projects have rules: none (it remembers that for 10 s)
+        rule = {'project': project['id'], 'webhook_url': receiver.url, 'cooldown_s': 0}
+        created = httpx.post(
+            f'{a.url}/api/v1/alert-rules',
+            json={**rule, 'name': 'New errors', 'rule_type': 'new_error'},
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+        time.sleep(1)  # A's change reaches B over the replica bus within a second
+        event = error_event('after the rule', fingerprint=['after'])
+        assert httpx.post(f'{b.url}/api/v1/events', json=event, headers=headers).status_code == 202
+        [request] = wait_for(lambda: receiver.requests, timeout_s=5)  # well within B's 10 s cache
+        assert request.json()['events'][0]['message'] == 'after the rule'
+    finally:
+        receiver.close()

@@ -191,6 +191,11 @@ def _written() -> None:
     _writes += 1
 
 
+def forget_cached_rules() -> None:
+    """Another process (a replica) changed rules: whatever was read about them may be stale."""
+    _written()
+
+
 def create_rule(project_id: int, data: dict, *, allow_private: bool, now: datetime | None = None) -> AlertRule:
     """Create a rule with a fresh signing secret."""
     if not Project.select().where(Project.id == project_id).exists():

@@ -2,11 +2,15 @@
 
 `pytest --db postgres` runs the same tests on PostgreSQL. The server is TEST_DATABASE_URL when
 given (a maintenance URL such as postgresql://postgres@127.0.0.1:5432/postgres), otherwise a
-throwaway cluster (tests/pg_cluster.py) removed at the end. The run migrates one database and
-every test starts on it emptied (rows deleted, sequences reset: ~10 ms, where a fresh copy of a
-template costs ~0.5 s with CREATE and DROP DATABASE, ten minutes over the suite). `DATABASE_URL`
-points at it: the in-process app, `pulsekit` CLI calls and `pulsekit serve` subprocesses all use
-it, exactly as a user's environment variable would.
+throwaway cluster (tests/pg_cluster.py) removed at the end.
+
+As on SQLite, where an instance is its data directory's file, each data directory a test uses gets
+a database of its own: `database_env(data_dir)` is the DATABASE_URL that `pulsekit` CLI calls and
+`pulsekit serve` processes of that directory get (tests/server.py), and `settings_for(data_dir)`
+the in-process one. The first directory of a test gets the run's main database, emptied when the
+test starts (rows deleted, sequences reset: ~10 ms, where a fresh copy of a template costs ~0.5 s
+with CREATE and DROP DATABASE, ten minutes over the suite); any other directory, and those of
+module-scoped servers, a copy of the migrated template, dropped when no longer needed.
 """
 
 from __future__ import annotations
@@ -26,9 +30,17 @@ from pulsekit.config import Settings
 TEMPLATE = 'pulsekit_test_template'
 
 
+ACTIVE: PostgresDatabases | None = None  # set for a --db postgres run (tests/conftest.py)
+
+
+def database_env(data_dir: Path) -> dict[str, str]:
+    """The environment that makes `pulsekit` use the instance of `data_dir`: nothing on SQLite."""
+    return {'DATABASE_URL': ACTIVE.url_for(data_dir)} if ACTIVE else {}
+
+
 def settings_for(data_dir: Path, **changes) -> Settings:
-    """Settings for a test instance in `data_dir`, on the database this run uses."""
-    return Settings(data_dir=data_dir, database_url=os.environ.get('DATABASE_URL') or None, **changes)
+    """Settings for the test instance in `data_dir`, on the database this run uses."""
+    return Settings(data_dir=data_dir, database_url=ACTIVE.url_for(data_dir) if ACTIVE else None, **changes)
 
 
 def with_database(url: str, name: str) -> str:
@@ -37,24 +49,29 @@ def with_database(url: str, name: str) -> str:
 
 
 class PostgresDatabases:
-    """One migrated database, emptied before each test; separate copies for module-scoped servers."""
+    """A database per data directory: the main one, emptied for each test, or copies of the template."""
 
     def __init__(self, server_url: str):
         self.server_url = server_url
         self._admin = psycopg.connect(server_url, autocommit=True)
         self._copies = itertools.count(1)
-        self.name = f'{TEMPLATE}_{os.getpid()}'
-        self._admin.execute(f'DROP DATABASE IF EXISTS {self.name} WITH (FORCE)')
-        self._admin.execute(f'CREATE DATABASE {self.name}')
+        self._by_dir: dict[Path, str] = {}
+        self._this_test: list[Path] | None = None  # the directories claimed by the running test
+        self.template = f'{TEMPLATE}_{os.getpid()}'  # migrated, never connected to: copied in no time
+        self.name = f'pulsekit_test_{os.getpid()}'
+        for name in (self.template, self.name):
+            self._admin.execute(f'DROP DATABASE IF EXISTS {name} WITH (FORCE)')
+        self._admin.execute(f'CREATE DATABASE {self.template}')
+        self._migrate(with_database(server_url, self.template))
+        self._admin.execute(f'CREATE DATABASE {self.name} TEMPLATE {self.template}')
         self.url = with_database(server_url, self.name)
-        self._migrate()
         self._test_db = psycopg.connect(self.url, autocommit=True)
         self._empty_sql = self._emptying_statements()
 
-    def _migrate(self) -> None:
+    def _migrate(self, url: str) -> None:
         from pulsekit.db import migrate, open_database
 
-        db = open_database(Settings(database_url=self.url))
+        db = open_database(Settings(database_url=url))
         try:
             db.connect(reuse_if_open=True)
             migrate(db)
@@ -77,8 +94,29 @@ class PostgresDatabases:
         statements.append('SET session_replication_role = DEFAULT')
         return ';\n'.join(statements)
 
+    def url_for(self, data_dir: Path) -> str:
+        key = Path(data_dir).resolve()
+        if key not in self._by_dir:
+            in_test = self._this_test is not None
+            use_main = in_test and not any(self._by_dir.get(d) == self.url for d in self._this_test)
+            self._by_dir[key] = self.url if use_main else self.separate()
+            if in_test:
+                self._this_test.append(key)
+        return self._by_dir[key]
+
+    def begin_test(self) -> None:
+        self.fresh()
+        self._this_test = []
+
+    def end_test(self) -> None:
+        for key in self._this_test or []:
+            url = self._by_dir.pop(key)
+            if url != self.url:
+                self.drop(url)
+        self._this_test = None
+
     def fresh(self) -> str:
-        """The test database, emptied; connections a previous test left behind are ended first."""
+        """The main database, emptied; connections a previous test left behind are ended first."""
         self._admin.execute(
             'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s',
             (self.name, self._test_db.info.backend_pid),
@@ -91,14 +129,9 @@ class PostgresDatabases:
         return self.url
 
     def separate(self) -> str:
-        """An empty database of its own (for a server that outlives one test), copied from the test one."""
-        self.fresh()
-        self._test_db.close()  # a template must have no connections
+        """An empty migrated database of its own."""
         name = f'{self.name}_{next(self._copies)}'
-        try:
-            self._admin.execute(f'CREATE DATABASE {name} TEMPLATE {self.name}')
-        finally:
-            self._test_db = psycopg.connect(self.url, autocommit=True)
+        self._admin.execute(f'CREATE DATABASE {name} TEMPLATE {self.template}')
         return with_database(self.server_url, name)
 
     def empty(self) -> str:
@@ -112,8 +145,11 @@ class PostgresDatabases:
         self._admin.execute(f'DROP DATABASE IF EXISTS {urlsplit(url).path[1:]} WITH (FORCE)')
 
     def close(self) -> None:
+        for url in set(self._by_dir.values()) - {self.url}:
+            self.drop(url)
         self._test_db.close()
         self.drop(self.url)
+        self.drop(with_database(self.server_url, self.template))
         self._admin.close()
 
 

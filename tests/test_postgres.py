@@ -31,9 +31,10 @@ def sql(query: str, *params) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
-def test_two_servers_writing_the_same_new_issue_make_one_issue_with_every_event_counted(tmp_path):
+def test_two_servers_writing_the_same_new_issue_make_one_issue_with_every_event_counted(tmp_path, database_url):
     _, key = create_project_and_key(tmp_path / 'a')
-    with ServerProcess(tmp_path / 'a') as a, ServerProcess(tmp_path / 'b') as b:
+    replica = ServerProcess(tmp_path / 'b', env={'DATABASE_URL': database_url})  # a's database
+    with ServerProcess(tmp_path / 'a') as a, replica as b:
         barrier = threading.Barrier(2 * THREADS)
         failures: list[int] = []
 

@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user, prune, backup, restore.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune, backup, restore, migrate-data.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -346,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_backup import register as register_backup  # here, not at the top: it imports this module
 
     register_backup(sub, add)
+
+    from .cli_migrate_data import register as register_migrate_data  # imports this module too
+
+    register_migrate_data(sub, add)
 
     add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
 

@@ -393,4 +393,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # `python -m pulsekit.cli` runs this file as __main__, a second copy of the module: the subcommands
+    # in cli_backup.py and cli_migrate_data.py raise pulsekit.cli's CommandError, which only the
+    # package module's main() catches (this copy's would print a traceback).
+    from pulsekit.cli import main as package_main
+
+    sys.exit(package_main())

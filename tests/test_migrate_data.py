@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from pulsekit.config import Settings
-from pulsekit.db import open_database
+from pulsekit.db import migrate, open_database
 
 from .alert_support import Receiver
 from .alert_support import ServerProcess as StoppedServer  # stopped with SIGTERM, as a user stops it
@@ -259,3 +259,103 @@ def max_id(path: Path, table: str, column: str = 'id') -> int:
         return conn.execute(f'SELECT MAX({column}) FROM {table}').fetchone()[0]
     finally:
         conn.close()
+
+
+def sqlite_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table (sqlite_sequence included), in a stable order."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
+            for t in tables
+            if not t.startswith('events_fts')
+        }
+    finally:
+        conn.close()
+
+
+def search(path: Path, words: str) -> list[int]:
+    conn = sqlite3.connect(path)
+    try:
+        return [
+            r for (r,) in conn.execute('SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid', (words,))
+        ]
+    finally:
+        conn.close()
+
+
+@pytest.mark.postgres_only
+def test_copying_back_to_sqlite_gives_the_same_database_row_for_row(instance, database_url, tmp_path):
+    migrate_data(instance.url, database_url)
+    back = tmp_path / 'back' / 'pulsekit.db'
+    report = json.loads(migrate_data(database_url, f'sqlite:///{back}', '--json').stdout)
+    assert report['rows'] == sum(sqlite_counts(instance.path).values())
+    # Every value of every table survived both conversions (times, JSON, UUIDs, booleans), the issue
+    # counts were not counted twice by the target's triggers, and AUTOINCREMENT continues where it was.
+    assert sqlite_rows(back) == sqlite_rows(instance.path)
+    assert search(back, 'declined') == search(instance.path, 'declined') != []
+    assert back.stat().st_mode & 0o777 == 0o600
+
+
+# -- refusals: exit 1, one clear line, nothing changed --------------------------------------------
+def refused(source: str, target: str) -> str:
+    result = migrate_data(source, target, '--json', check=False)
+    assert result.returncode == 1 and result.stdout == '' and 'Traceback' not in result.stderr, result.stderr
+    return result.stderr
+
+
+@pytest.mark.postgres_only
+def test_a_target_that_already_holds_data_is_refused_and_left_alone(instance, database_url):
+    migrate_data(instance.url, database_url)
+    counts = sqlite_counts(instance.path)
+    message = refused(instance.url, database_url)
+    assert 'already holds data' in message and 'empty database' in message
+    assert postgres_counts(database_url, counts) == counts
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(('version', 'expected'), [(8, 'run `pulsekit migrate`'), (10, 'newer than this PulseKit')])
+def test_a_source_of_another_schema_version_is_refused(tmp_path, database_url, version, expected):
+    path = tmp_path / 'data' / 'pulsekit.db'
+    db = open_database(Settings(data_dir=path.parent))
+    with db.connection_context():
+        migrate(db, target=min(version, 9))
+        if version > 9:
+            db.execute_sql("INSERT INTO schema_migrations VALUES (10, 'from_the_future', 0)")
+    message = refused(f'sqlite:///{path}', database_url)
+    assert expected in message.replace('upgrade it first with `pulsekit migrate`', 'run `pulsekit migrate`')
+    with psycopg.connect(database_url) as conn:  # the target was not even opened
+        assert conn.execute('SELECT COUNT(*) FROM projects').fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ('source', 'target', 'expected'),
+    [
+        ('mysql://u@h/db', 'postgresql://u@127.0.0.1:1/db', 'is not a database URL'),
+        ('/srv/pulsekit.db', 'postgresql://u@127.0.0.1:1/db', 'is not a database URL'),
+        ('sqlite://', 'postgresql://u@127.0.0.1:1/db', 'give the database file'),
+        (
+            'sqlite:////nowhere/pulsekit.db',
+            'postgresql://u@127.0.0.1:1/db',
+            'no SQLite database at /nowhere/pulsekit.db',
+        ),
+        ('sqlite:////nowhere/a.db', 'postgresql://u:secret@127.0.0.1:1', 'name the database'),
+        ('sqlite:////nowhere/a.db', 'postgresql://u@127.0.0.1:port/db', 'the port must be a number'),
+        ('sqlite:////nowhere/a.db', 'sqlite:////nowhere/b.db', 'use pulsekit backup'),
+        ('postgresql://u@127.0.0.1:1/a', 'postgresql://u@127.0.0.1:1/b', 'pg_dump'),
+    ],
+)
+def test_malformed_urls_are_refused_with_the_fix(source, target, expected):
+    message = refused(source, target)
+    assert expected in message and 'secret' not in message
+
+
+def test_an_unreachable_target_is_refused(tmp_path):
+    path = tmp_path / 'data' / 'pulsekit.db'
+    db = open_database(Settings(data_dir=path.parent))
+    with db.connection_context():
+        migrate(db)
+    assert 'cannot connect to postgresql://u:***@127.0.0.1:1/db' in refused(
+        f'sqlite:///{path}', 'postgresql://u:secret@127.0.0.1:1/db'
+    )

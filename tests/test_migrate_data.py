@@ -375,3 +375,34 @@ def test_an_unreachable_target_is_refused(tmp_path):
     assert 'cannot connect to postgresql://u:***@127.0.0.1:1/db' in refused(
         f'sqlite:///{path}', 'postgresql://u:secret@127.0.0.1:1/db'
     )
+
+
+@pytest.mark.postgres_only
+def test_nul_characters_an_older_version_stored_in_sqlite_arrive_as_replacement_characters(
+    instance, database_url, tmp_path
+):
+    # Ingestion replaces NUL (which PostgreSQL cannot store) since PostgreSQL support; older SQLite
+    # instances may hold some, and a single one must not fail the whole copy.
+    path = tmp_path / 'older' / 'pulsekit.db'
+    path.parent.mkdir()
+    src, dst = sqlite3.connect(instance.path), sqlite3.connect(path)
+    try:
+        src.backup(dst)
+        [event_id] = dst.execute('SELECT id FROM events ORDER BY seq LIMIT 1').fetchone()
+        dst.execute(
+            'UPDATE events SET message = ?, metadata = ? WHERE id = ?',
+            ('before\x00after', json.dumps({'note': 'a\x00b', 'kept': '\\u0000 as typed'}), event_id),
+        )
+        dst.execute("UPDATE projects SET name = ? WHERE slug = 'shop'", ('Shop\x00',))
+        dst.commit()
+    finally:
+        src.close()
+        dst.close()
+    migrate_data(f'sqlite:///{path}', database_url)
+    with psycopg.connect(database_url) as conn:
+        message, metadata = conn.execute(
+            'SELECT message, metadata::text FROM events WHERE id = %s', (uuid.UUID(event_id),)
+        ).fetchone()
+        [name] = conn.execute("SELECT name FROM projects WHERE slug = 'shop'").fetchone()
+    assert message == 'before\ufffdafter' and name == 'Shop\ufffd'
+    assert json.loads(metadata) == {'note': 'a\ufffdb', 'kept': '\\u0000 as typed'}

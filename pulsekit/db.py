@@ -16,6 +16,7 @@ from pathlib import Path
 import peewee as pw
 from playhouse.db_url import parse
 from playhouse.postgres_ext import Psycopg3Database
+from playhouse.shortcuts import ReconnectMixin
 from psycopg.types.string import TextLoader
 
 from . import migrations
@@ -68,9 +69,26 @@ def open_database(settings: Settings) -> pw.Database:
     return db
 
 
-class PostgresDatabase(Psycopg3Database):
+class PostgresDatabase(ReconnectMixin, Psycopg3Database):
     """PostgreSQL through psycopg 3. Like SQLite, each thread keeps its own connection (the threads are
-    few and long-lived: the writer, the read pool, the scheduler), so there is no pool to size here."""
+    few and long-lived: the writer, the read pool, the scheduler), so there is no pool to size here.
+
+    A connection the server dropped (a restart, a managed database's failover, an idle timeout) is
+    opened again by the next statement that finds it gone, outside a transaction; inside one the
+    error stands (the writer then redoes its group, and a request is answered 503 and retried)."""
+
+    reconnect_errors = (
+        (pw.OperationalError, 'terminating connection'),
+        (pw.OperationalError, 'server closed the connection'),
+        (pw.OperationalError, 'connection is closed'),
+        (pw.OperationalError, 'connection is lost'),
+        (pw.OperationalError, 'consuming input failed'),
+        (pw.InterfaceError, 'connection is closed'),
+        (pw.InterfaceError, 'connection already closed'),
+    )
+
+    def execute_sql(self, sql, params=None, **kwargs):  # the mixin's own drops postgres_ext's keywords
+        return self._reconnect(super(ReconnectMixin, self).execute_sql, sql, params, **kwargs)
 
     def _connect(self):
         conn = super()._connect()

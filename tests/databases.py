@@ -83,7 +83,11 @@ class PostgresDatabases:
             'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> %s',
             (self.name, self._test_db.info.backend_pid),
         )
-        self._test_db.execute(self._empty_sql)
+        try:
+            self._test_db.execute(self._empty_sql)
+        except psycopg.OperationalError:  # a test ended every connection to its database (test_postgres.py)
+            self._test_db = psycopg.connect(self.url, autocommit=True)
+            self._test_db.execute(self._empty_sql)
         return self.url
 
     def separate(self) -> str:

@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_migrate_data import register as register_migrate_data  # imports this module too
 
-    register_migrate_data(sub, add)
+    register_migrate_data(sub)
 
     add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
 

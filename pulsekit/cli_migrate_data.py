@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
@@ -42,14 +41,11 @@ def cmd_migrate_data(args) -> None:
     )
 
 
-def register(sub, add: Callable[..., argparse.ArgumentParser]) -> None:
-    """Add the subcommand to the `pulsekit` parser."""
-    p = add(
-        sub,
-        'migrate-data',
-        cmd_migrate_data,
-        'copy a whole instance from SQLite to an empty PostgreSQL database (or back); stop the server first',
-    )
+def register(sub) -> None:
+    """Add the subcommand to the `pulsekit` parser (no --data-dir: both databases are given as URLs)."""
+    help_text = 'copy a whole instance from SQLite to an empty PostgreSQL database (or back); stop the server first'
+    p = sub.add_parser('migrate-data', help=help_text, description=help_text)
+    p.set_defaults(func=cmd_migrate_data)
     p.add_argument(
         '--from',
         dest='source',
@@ -64,3 +60,4 @@ def register(sub, add: Callable[..., argparse.ArgumentParser]) -> None:
         metavar='URL',
         help='an empty database, e.g. postgresql://pulsekit:secret@db.internal:5432/pulsekit (migrated first)',
     )
+    p.add_argument('--json', action='store_true', help='print machine-readable JSON')

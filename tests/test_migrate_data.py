@@ -49,7 +49,13 @@ def pulsekit(data_dir: Path, *args: str, env: dict | None = None, stdin: str | N
 
 
 def migrate_data(source: str, target: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
-    return pulsekit(Path('unused-data-dir'), 'migrate-data', '--from', source, '--to', target, *extra, check=check)
+    return subprocess.run(
+        [sys.executable, '-m', 'pulsekit.cli', 'migrate-data', '--from', source, '--to', target, *extra],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
+    )
 
 
 def wait_for(predicate, what: str):

@@ -9,7 +9,7 @@ an id, and the alert evaluator remembers the last event seq it saw).
 Memory stays bounded on a source of any size: rows are read in keyset pages of CHUNK_ROWS
 (ordered by primary key, so no cursor is held between pages and PostgreSQL never sends a whole
 table at once), converted by each field's `db_value` and written with COPY into PostgreSQL or a
-prepared INSERT into SQLite. Measured: 200,000 demo events (a 176 MB file) in 18 s, 76 MB peak RSS.
+prepared INSERT into SQLite. Measured: 200,000 demo events (a 176 MB file) in 18-20 s, 76 MB peak RSS.
 
 The whole copy is ONE transaction on the target: a copy that fails half-way (a lost connection,
 a full disk, Ctrl-C) leaves the target as empty as it was, so it can simply be run again. With a

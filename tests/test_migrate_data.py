@@ -412,3 +412,31 @@ def test_nul_characters_an_older_version_stored_in_sqlite_arrive_as_replacement_
         [name] = conn.execute("SELECT name FROM projects WHERE slug = 'shop'").fetchone()
     assert message == 'before\ufffdafter' and name == 'Shop\ufffd'
     assert json.loads(metadata) == {'note': 'a\ufffdb', 'kept': '\\u0000 as typed'}
+
+
+@pytest.mark.postgres_only
+def test_a_copy_that_fails_half_way_leaves_no_rows_and_can_be_run_again(instance, database_url, tmp_path):
+    # SQLite does not enforce VARCHAR lengths, PostgreSQL does: a value too long for its column (as a
+    # hand edit could leave) fails the events, after every earlier table was already written.
+    path = tmp_path / 'edited' / 'pulsekit.db'
+    path.parent.mkdir()
+    src, dst = sqlite3.connect(instance.path), sqlite3.connect(path)
+    try:
+        src.backup(dst)
+        [seq] = dst.execute('SELECT MAX(seq) FROM events').fetchone()
+        dst.execute('UPDATE events SET environment = ? WHERE seq = ?', ('x' * 65, seq))
+        dst.commit()
+    finally:
+        src.close()
+        dst.close()
+    message = refused(f'sqlite:///{path}', database_url)
+    assert 'rolled back' in message and 'run the command again' in message and 'too long' in message
+    counts = sqlite_counts(instance.path)
+    migrated_but_empty = {t: 0 for t in counts} | {'schema_migrations': counts['schema_migrations']}
+    assert postgres_counts(database_url, counts) == migrated_but_empty
+
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE events SET environment = 'production' WHERE seq = ?", (seq,))
+    conn.commit()
+    conn.close()
+    assert json.loads(migrate_data(f'sqlite:///{path}', database_url, '--json').stdout)['tables'] == counts

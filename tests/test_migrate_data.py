@@ -49,13 +49,15 @@ def pulsekit(data_dir: Path, *args: str, env: dict | None = None, stdin: str | N
 
 
 def migrate_data(source: str, target: str, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    """`pulsekit migrate-data --from SOURCE --to TARGET` as a user runs it; with `check`, it must succeed."""
+    result = subprocess.run(
         [sys.executable, '-m', 'pulsekit.cli', 'migrate-data', '--from', source, '--to', target, *extra],
         capture_output=True,
         text=True,
-        check=check,
         timeout=300,
     )
+    assert not check or result.returncode == 0, result.stderr
+    return result
 
 
 def wait_for(predicate, what: str):
@@ -264,12 +266,17 @@ def test_a_copied_instance_has_every_row_and_serves_from_postgresql(instance, da
         assert not page.js_errors
 
 
-def max_id(path: Path, table: str, column: str = 'id') -> int:
+def sqlite_row(path: Path, sql: str, params: tuple = ()) -> tuple:
+    """One row, on a connection closed right away (an open one looks like a running server)."""
     conn = sqlite3.connect(path)
     try:
-        return conn.execute(f'SELECT MAX({column}) FROM {table}').fetchone()[0]
+        return conn.execute(sql, params).fetchone()
     finally:
         conn.close()
+
+
+def max_id(path: Path, table: str, column: str = 'id') -> int:
+    return sqlite_row(path, f'SELECT MAX({column}) FROM {table}')[0]
 
 
 def sqlite_rows(path: Path) -> dict[str, list[tuple]]:
@@ -383,27 +390,38 @@ def test_an_unreachable_target_is_refused(tmp_path):
     )
 
 
+def edited_copy(instance: Instance, folder: Path, *statements: tuple[str, tuple]) -> Path:
+    """A copy of the instance's database with `statements` run on it (data an older version or a hand
+    edit could have left)."""
+    path = folder / 'pulsekit.db'
+    folder.mkdir()
+    src, dst = sqlite3.connect(instance.path), sqlite3.connect(path)
+    try:
+        src.backup(dst)
+        for sql, params in statements:
+            dst.execute(sql, params)
+        dst.commit()
+    finally:
+        src.close()
+        dst.close()
+    return path
+
+
 @pytest.mark.postgres_only
 def test_nul_characters_an_older_version_stored_in_sqlite_arrive_as_replacement_characters(
     instance, database_url, tmp_path
 ):
     # Ingestion replaces NUL (which PostgreSQL cannot store) since PostgreSQL support; older SQLite
     # instances may hold some, and a single one must not fail the whole copy.
-    path = tmp_path / 'older' / 'pulsekit.db'
-    path.parent.mkdir()
-    src, dst = sqlite3.connect(instance.path), sqlite3.connect(path)
-    try:
-        src.backup(dst)
-        [event_id] = dst.execute('SELECT id FROM events ORDER BY seq LIMIT 1').fetchone()
-        dst.execute(
-            'UPDATE events SET message = ?, metadata = ? WHERE id = ?',
-            ('before\x00after', json.dumps({'note': 'a\x00b', 'kept': '\\u0000 as typed'}), event_id),
-        )
-        dst.execute("UPDATE projects SET name = ? WHERE slug = 'shop'", ('Shop\x00',))
-        dst.commit()
-    finally:
-        src.close()
-        dst.close()
+    first = '(SELECT id FROM events ORDER BY seq LIMIT 1)'
+    path = edited_copy(
+        instance,
+        tmp_path / 'older',
+        (f'UPDATE events SET message = ?, metadata = ? WHERE id = {first}',
+         ('before\x00after', json.dumps({'note': 'a\x00b', 'kept': '\\u0000 as typed'}))),
+        ("UPDATE projects SET name = ? WHERE slug = 'shop'", ('Shop\x00',)),
+    )  # fmt: skip
+    [event_id] = sqlite_row(path, f'SELECT id FROM events WHERE id = {first}')
     migrate_data(f'sqlite:///{path}', database_url)
     with psycopg.connect(database_url) as conn:
         message, metadata = conn.execute(
@@ -418,17 +436,10 @@ def test_nul_characters_an_older_version_stored_in_sqlite_arrive_as_replacement_
 def test_a_copy_that_fails_half_way_leaves_no_rows_and_can_be_run_again(instance, database_url, tmp_path):
     # SQLite does not enforce VARCHAR lengths, PostgreSQL does: a value too long for its column (as a
     # hand edit could leave) fails the events, after every earlier table was already written.
-    path = tmp_path / 'edited' / 'pulsekit.db'
-    path.parent.mkdir()
-    src, dst = sqlite3.connect(instance.path), sqlite3.connect(path)
-    try:
-        src.backup(dst)
-        [seq] = dst.execute('SELECT MAX(seq) FROM events').fetchone()
-        dst.execute('UPDATE events SET environment = ? WHERE seq = ?', ('x' * 65, seq))
-        dst.commit()
-    finally:
-        src.close()
-        dst.close()
+    seq = max_id(instance.path, 'events', 'seq')
+    path = edited_copy(
+        instance, tmp_path / 'edited', ('UPDATE events SET environment = ? WHERE seq = ?', ('x' * 65, seq))
+    )
     message = refused(f'sqlite:///{path}', database_url)
     assert 'rolled back' in message and 'run the command again' in message and 'too long' in message
     counts = sqlite_counts(instance.path)
@@ -440,3 +451,17 @@ def test_a_copy_that_fails_half_way_leaves_no_rows_and_can_be_run_again(instance
     conn.commit()
     conn.close()
     assert json.loads(migrate_data(f'sqlite:///{path}', database_url, '--json').stdout)['tables'] == counts
+
+
+@pytest.mark.postgres_only
+def test_ids_of_deleted_rows_are_never_handed_out_again(instance, database_url, tmp_path):
+    # SQLite's AUTOINCREMENT remembers the highest id ever used; the alert evaluator's progress is an
+    # event seq. Retention deleted the newest events here: new ones must still come after them.
+    seq, counter = sqlite_row(
+        instance.path, "SELECT MAX(seq), (SELECT seq FROM sqlite_sequence WHERE name = 'events') FROM events"
+    )
+    path = edited_copy(instance, tmp_path / 'pruned', ('DELETE FROM events WHERE seq > ?', (seq - 5,)))
+    migrate_data(f'sqlite:///{path}', database_url)
+    with psycopg.connect(database_url) as conn:
+        [next_seq] = conn.execute("SELECT nextval(pg_get_serial_sequence('events', 'seq'))").fetchone()
+    assert next_seq == max(seq, counter) + 1

@@ -167,8 +167,9 @@ def advance_sequences(source: pw.Database, target: pw.Database) -> None:
         table, column = model._meta.table_name, pk.column_name
         highest = max(model.select(pw.fn.MAX(pk)).bind(target).scalar() or 0, _sequence_counter(source, table, column))
         if is_sqlite(target):
-            # AUTOINCREMENT: sqlite_sequence already holds MAX; raise it to the source's counter.
-            target.execute_sql('UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?', (highest, table))
+            # AUTOINCREMENT: sqlite_sequence holds MAX of what went in (no row for an empty table).
+            target.execute_sql('DELETE FROM sqlite_sequence WHERE name = ?', (table,))
+            target.execute_sql('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', (table, highest))
         else:
             # is_called = false: the next nextval() returns exactly highest + 1 (1 for an empty table).
             target.execute_sql('SELECT setval(pg_get_serial_sequence(%s, %s), %s, false)', (table, column, highest + 1))

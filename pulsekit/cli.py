@@ -1,4 +1,4 @@
-"""The `pulsekit` command: serve, migrate, project, key, user, prune, backup, restore.
+"""The `pulsekit` command: serve, migrate, project, key, user, prune, backup, restore, migrate-data.
 
 Every subcommand has --help, prints clear errors to stderr, exits non-zero on failure and
 prints machine-readable output with --json.
@@ -347,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_backup(sub, add)
 
+    from .cli_migrate_data import register as register_migrate_data  # imports this module too
+
+    register_migrate_data(sub)
+
     add(sub, 'prune', cmd_prune, "delete events older than each project's retention now (the hourly job, by hand)")
 
     demo = add(sub, 'demo', cmd_demo, 'fill the instance with realistic sample projects, errors and events')
@@ -389,4 +393,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # `python -m pulsekit.cli` runs this file as __main__, a second copy of the module: the subcommands
+    # in cli_backup.py and cli_migrate_data.py raise pulsekit.cli's CommandError, which only the
+    # package module's main() catches (this copy's would print a traceback).
+    from pulsekit.cli import main as package_main
+
+    sys.exit(package_main())

@@ -17,6 +17,7 @@ from pulsekit.config import Settings
 from pulsekit.projects import create_key, create_project
 from pulsekit.services import Services
 
+from . import databases
 from .dashboard import admin, member, seeded  # noqa: F401  (fixtures for page tests)
 from .databases import PostgresDatabases, settings_for
 
@@ -56,33 +57,46 @@ def postgres_databases(request: pytest.FixtureRequest) -> Iterator[PostgresDatab
 
         cluster = Cluster().start()
         server_url = cluster.url
-    databases = PostgresDatabases(server_url)
+    databases.ACTIVE = PostgresDatabases(server_url)
     try:
-        yield databases
+        yield databases.ACTIVE
     finally:
-        databases.close()
+        databases.ACTIVE.close()
+        databases.ACTIVE = None
         if cluster:
             cluster.stop()
 
 
 @pytest.fixture(autouse=True)
 def database_url(postgres_databases: PostgresDatabases | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
-    """This test's database: None on SQLite (each instance has its file), else a fresh PostgreSQL one.
-
-    Set as DATABASE_URL, so `pulsekit` subprocesses and `settings_for` use it as a user's would."""
+    """This test's main database: None on SQLite (each data directory has its file), else the emptied
+    PostgreSQL one, also as DATABASE_URL (tests/databases.py: a database per data directory)."""
+    monkeypatch.delenv('DATABASE_URL', raising=False)
     if postgres_databases is None:
-        monkeypatch.delenv('DATABASE_URL', raising=False)
         yield None
         return
-    url = postgres_databases.create()
-    monkeypatch.setenv('DATABASE_URL', url)
-    yield url
-    postgres_databases.drop(url)
+    postgres_databases.begin_test()
+    monkeypatch.setenv('DATABASE_URL', postgres_databases.url)
+    try:
+        yield postgres_databases.url
+    finally:
+        postgres_databases.end_test()
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
     return settings_for(tmp_path / 'data')
+
+
+@pytest.fixture
+def empty_settings(tmp_path: Path, postgres_databases: PostgresDatabases | None) -> Iterator[Settings]:
+    """Settings on a database without any table yet (the per-test PostgreSQL one is already migrated)."""
+    if postgres_databases is None:
+        yield Settings(data_dir=tmp_path / 'empty')
+        return
+    url = postgres_databases.empty()
+    yield Settings(data_dir=tmp_path / 'empty', database_url=url)
+    postgres_databases.drop(url)
 
 
 @pytest.fixture(autouse=True)

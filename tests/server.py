@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from .databases import database_env
+
 STARTUP_TIMEOUT_S = 30.0
 
 
@@ -25,9 +27,10 @@ def free_port() -> int:
 def pulsekit_cli(
     data_dir: Path, *args: str, stdin: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess:
-    """Run `pulsekit ARGS --data-dir DATA_DIR` as a user would."""
+    """Run `pulsekit ARGS --data-dir DATA_DIR` as a user would (on PostgreSQL: that directory's database)."""
     return subprocess.run(
         [sys.executable, '-m', 'pulsekit.cli', *args, '--data-dir', str(data_dir)],
+        env={**os.environ, **database_env(data_dir)},
         input=stdin,
         capture_output=True,
         text=True,
@@ -52,6 +55,8 @@ class ServerProcess:
         self.port = port or free_port()  # a restart can reuse the port its clients know
         self.url = f'http://127.0.0.1:{self.port}'
         self.env = {**os.environ, **(env or {})}
+        if 'DATABASE_URL' not in (env or {}):  # on PostgreSQL the data directory's own (tests/databases.py)
+            self.env.update(database_env(data_dir))
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / f'server-{self.port}.log'
 

@@ -70,6 +70,7 @@ def test_every_subcommand_has_help(tmp_path):
         ['key', 'create'],
         ['key', 'revoke'],
         ['user', 'create'],
+        ['migrate-data'],
     ):
         result = pulsekit_cli(tmp_path, *args, '--help', check=False)
         assert result.returncode == 0 and 'usage: pulsekit' in result.stdout

@@ -27,6 +27,7 @@ def mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only
 def test_database_wal_backups_and_data_dir_are_private(tmp_path, settings):
     services = start_services(settings)
     try:

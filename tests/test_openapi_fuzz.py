@@ -58,19 +58,8 @@ schemathesis.openapi.media_type('application/x-sentry-envelope', sentry_envelope
 
 
 @pytest.fixture(scope='module')
-def fuzz_server(tmp_path_factory, postgres_databases):
+def fuzz_server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp('fuzz')
-    # Module-scoped: its own database, not the per-test one (made after this fixture).
-    database_url = postgres_databases.create() if postgres_databases else None
-    with pytest.MonkeyPatch.context() as env:
-        if database_url:
-            env.setenv('DATABASE_URL', database_url)
-        yield from _serve_fuzz_target(data_dir)
-    if database_url:
-        postgres_databases.drop(database_url)
-
-
-def _serve_fuzz_target(data_dir):
     project = json.loads(pulsekit_cli(data_dir, 'project', 'create', 'Fuzz', '--json').stdout)
 
     def key(name: str) -> dict:

@@ -18,6 +18,7 @@ from pulsekit.config import Settings
 from pulsekit.keys import KEY_CHANGES_POLL_S
 
 from .alert_support import Receiver, ServerProcess, cli
+from .databases import database_env
 from .server import pulsekit_cli
 from .test_alerts_restart import allow_private_targets
 from .test_browser import EMAIL, PASSWORD, browser, error_event, log_in, new_page  # noqa: F401  (browser: fixture)
@@ -38,11 +39,13 @@ def replicas(tmp_path, database_url):
     """Replicas A and B on this test's database, an admin user, a project and an admin key."""
     assert database_url, 'these tests need --db postgres'
     a_dir, b_dir = tmp_path / 'a', tmp_path / 'b'
+    # Each data directory would get a database of its own (tests/databases.py); replicas share A's.
+    env = {**ENV, **database_env(a_dir)}
     pulsekit_cli(a_dir, 'user', 'create', EMAIL, '--admin', '--password-stdin', stdin=PASSWORD + '\n')
     project = cli(a_dir, 'project', 'create', 'Shop')
     admin_key = cli(a_dir, 'key', 'create', '--project', project['slug'], '--permissions', 'admin')['key']
     allow_private_targets(a_dir)
-    with ServerProcess(a_dir, ENV) as a, ServerProcess(b_dir, ENV) as b:
+    with ServerProcess(a_dir, env) as a, ServerProcess(b_dir, env) as b:
         yield a, b, project, {'X-PulseKit-Key': admin_key}
 
 

@@ -9,7 +9,7 @@ def up(db, d):
     db.execute_sql(
         f"""CREATE TABLE dashboard_sessions (
             id VARCHAR(64) PRIMARY KEY,
-            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            user_id {d.ref} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
             stamp VARCHAR(32) NOT NULL,
             inserted_at {d.bigint} NOT NULL)"""
     )

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from pulsekit.config import Settings
-from pulsekit.db import migrate, open_database
+from pulsekit.db import latest_version, migrate, open_database
 
 from .alert_support import Receiver
 from .alert_support import ServerProcess as StoppedServer  # stopped with SIGTERM, as a user stops it
@@ -177,13 +177,17 @@ def instance(tmp_path_factory, receiver) -> Instance:
         from pulsekit.events.issues import set_issue_status
         from pulsekit.events.tag_keys import set_tag_key
         from pulsekit.labels import create_label, label_issues
-        from pulsekit.models import Issue
+        from pulsekit.login_sessions import open_session
+        from pulsekit.models import Issue, User
+        from pulsekit.users import session_stamp
 
         issues = [i.id for i in Issue.select().where(Issue.project == shop['id']).order_by(Issue.id)]
         label = create_label(shop['id'], 'payments', '#aa3300')
         label_issues(issues[:1], label['id'], add=True)
         set_tag_key(shop['id'], 'plan', is_pinned=True)
         set_issue_status(issues[1:], 'resolve')
+        admin = User.select().order_by(User.id).first()
+        open_session('a-logged-in-browser', admin.id, session_stamp(admin))  # as /login/finish does
     instance = Instance(data_dir, path, keys, rule_id, {})
     with StoppedServer(data_dir, env=SQLITE_ONLY_ENV) as server:  # what the API answers before the copy
         snapshot = {
@@ -344,14 +348,15 @@ def test_a_target_that_already_holds_data_is_refused_and_left_alone(instance, da
 
 
 @pytest.mark.postgres_only
-@pytest.mark.parametrize(('version', 'expected'), [(8, 'run `pulsekit migrate`'), (10, 'newer than this PulseKit')])
-def test_a_source_of_another_schema_version_is_refused(tmp_path, database_url, version, expected):
+@pytest.mark.parametrize(('offset', 'expected'), [(-1, 'run `pulsekit migrate`'), (1, 'newer than this PulseKit')])
+def test_a_source_of_another_schema_version_is_refused(tmp_path, database_url, offset, expected):
     path = tmp_path / 'data' / 'pulsekit.db'
     db = open_database(Settings(data_dir=path.parent))
+    version = latest_version() + offset  # one behind, or one ahead of this PulseKit
     with db.connection_context():
-        migrate(db, target=min(version, 9))
-        if version > 9:
-            db.execute_sql("INSERT INTO schema_migrations VALUES (10, 'from_the_future', 0)")
+        migrate(db, target=min(version, latest_version()))
+        if version > latest_version():
+            db.execute_sql(f"INSERT INTO schema_migrations VALUES ({version}, 'from_the_future', 0)")
     message = refused(f'sqlite:///{path}', database_url)
     assert expected in message.replace('upgrade it first with `pulsekit migrate`', 'run `pulsekit migrate`')
     with psycopg.connect(database_url) as conn:  # the target was not even opened

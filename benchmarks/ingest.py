@@ -29,7 +29,7 @@ ingest_report.py (the table and the JSON).
 from __future__ import annotations
 
 import argparse
-import contextlib
+import collections
 import datetime as dt
 import os
 import shutil
@@ -39,11 +39,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import BenchError, Server, compact, find_database, log, make_events, ro_connect, summarize_log
+from bench_database import fresh_database, postgres_info
+from harness import BenchError, Server, compact, find_database, log, make_events, summarize_log
 from ingest_report import build_rows, mb, print_report, to_json
-from ingest_servers import noop_server, pulsekit_server, server_env
+from ingest_servers import noop_server, pulsekit_replicas, pulsekit_server, server_env
 from sqlite_ceiling import StorageSample, sample_from_server_db, sample_from_templates, sqlite_ceiling
-from stored_events import IdFormat, Verification, settle, verify
+from stored_events import EventStore, PostgresEvents, SqliteEvents, Verification, settle, verify
 from wrk_load import Wrk
 
 
@@ -66,11 +67,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--keep', action='store_true', help='keep the run directory (databases, logs, wrk scripts)')
     p.add_argument('--json', action='store_true', help='print the results as JSON on stdout instead of the table')
     p.add_argument('--seed', type=int, default=20261126, help='seed for the event contents')
+    p.add_argument(
+        '--database',
+        metavar='URL',
+        help='also run on PostgreSQL: postgresql://user@host:port/db (a maintenance or any database URL;'
+        ' each configuration gets a fresh database, dropped afterwards)',
+    )
+    p.add_argument(
+        '--replicas',
+        type=int,
+        default=1,
+        help='with --database: also run N `pulsekit serve` replicas on one database, the connections'
+        ' spread evenly over them (default 1: one replica only)',
+    )
     args = p.parse_args(argv)
     if args.batch_size < 1 or args.batch_size > 1000:
         p.error('--batch-size must be 1..1000 (the protocol limit)')
     if min(args.connections, args.batch_connections, args.threads) < 1 or args.duration < 1:
         p.error('--connections, --batch-connections, --threads and --duration must be at least 1')
+    if args.replicas < 1:
+        p.error('--replicas must be at least 1')
+    if args.replicas > 1 and not args.database:
+        p.error('--replicas needs --database (replicas share one PostgreSQL database)')
+    if args.database and not args.database.startswith(('postgresql://', 'postgres://')):
+        p.error('--database must be a postgresql:// URL')
     return args
 
 
@@ -84,27 +104,32 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], list[V
     log(f'{len(templates)} event templates, {r["event_size"]["mean"]:,} bytes on average')
     wrk = Wrk(workdir, templates, args.threads, args.timeout, args.seed)
     env = dict(os.environ)
+    env.pop('DATABASE_URL', None)  # the SQLite phases use SQLite whatever the shell has set
+    checks_made: dict[str, bool] = collections.defaultdict(bool)
 
-    def phases(server: Server, key: str, prefix: str, db_path: Path | None = None) -> None:
-        fmt: IdFormat | None = None
+    def phases(
+        servers: list[Server], key: str, prefix: str, store: EventStore | None = None, db_pid: int | None = None
+    ) -> None:
+        """The single-event and the batch phase against `servers` (replicas share the load evenly);
+        with a `store`, each phase's stored events are checked against its 202s."""
+        bases, pids = [s.base for s in servers], [s.pid for s in servers]
         for kind, batch, conns in (('single', 1, args.connections), ('batch', args.batch_size, args.batch_connections)):
             if args.warmup > 0:
-                wrk.run(f'{prefix}-{kind}-warmup', server.base, key, batch, conns, args.warmup, write_ids=False)
-            if db_path is not None:
-                settle(server, db_path)
+                wrk.run(f'{prefix}-{kind}-warmup', bases, key, batch, conns, args.warmup, write_ids=False)
+            if store is not None:
+                settle(servers, store)
             result = wrk.run(
-                f'{prefix}-{kind}', server.base, key, batch, conns, args.duration, server.pid, db_path is not None
+                f'{prefix}-{kind}', bases, key, batch, conns, args.duration, pids, store is not None, db_pid
             )
-            server.check_alive()
+            for server in servers:
+                server.check_alive()
             r[f'{prefix}_{kind}'] = result
-            if db_path is not None:
-                settle(server, db_path)
-                if fmt is None:
-                    if not result.accepted:
-                        raise BenchError(f'{result.phase}: no 202 at all; answers by status: {result.statuses}')
-                    with contextlib.closing(ro_connect(db_path)) as db:
-                        fmt = IdFormat(db)
-                check = verify(result, db_path, fmt)
+            if store is not None:
+                settle(servers, store)
+                if not checks_made[prefix] and not result.accepted:
+                    raise BenchError(f'{result.phase}: no 202 at all; answers by status: {result.statuses}')
+                checks_made[prefix] = True
+                check = verify(result, store)
                 checks.append(check)
                 log(
                     f'{prefix}-{kind}: {result.events_per_s:,.0f} events/s; stored {check.stored:,}, '
@@ -116,18 +141,34 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], list[V
     # 1. The no-op ceiling.
     with noop_server(workdir, env) as (noop, rss_idle_kb):
         r['noop_rss_idle_kb'] = rss_idle_kb
-        phases(noop, 'pk_noop', 'noop')
+        phases([noop], 'pk_noop', 'noop')
 
     # 2. The real server, fresh data directory.
     sample: StorageSample | None = None
+    srv_env = server_env(workdir, env, args.keep_rate_limit)
     if not args.ceilings_only:
-        with pulsekit_server(args.pulsekit, workdir, server_env(workdir, env, args.keep_rate_limit)) as pk:
+        with pulsekit_server(args.pulsekit, workdir, srv_env) as pk:
             r['real_rss_idle_kb'] = pk.rss_idle_kb
             db_path = find_database(pk.data_dir)
             log(f'database: {db_path}; idle RSS {mb(r["real_rss_idle_kb"]):.0f} MB')
-            phases(pk.server, pk.key, 'real', db_path)
+            phases([pk.server], pk.key, 'real', SqliteEvents(db_path))
             sample = sample_from_server_db(db_path)
         r['server_log_exceptions'] = summarize_log(pk.server.log_path)
+
+    # 2b. PostgreSQL: one replica, then `--replicas`, each on a fresh database.
+    if args.database and not args.ceilings_only:
+        r['postgres'] = postgres_info(args.database)
+        for count in sorted({1, args.replicas}):
+            label = f'pg{count}'
+            with (
+                fresh_database(args.database, label) as url,
+                pulsekit_replicas(args.pulsekit, workdir, srv_env, url, count, label) as rep,
+            ):
+                r[f'{label}_rss_idle_kb'] = rep.rss_idle_kb
+                phases(rep.servers, rep.key, label, PostgresEvents(url), r['postgres']['postmaster_pid'])
+            for server in rep.servers:
+                for line, n in summarize_log(server.log_path).items():
+                    r['server_log_exceptions'][f'{server.name}: {line}'] = n
 
     # 3. The raw storage ceiling.
     if sample is None:

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from postgres_report import comparison, postgres_phases, print_comparison, verdicts
 from stored_events import Verification
 from wrk_load import WrkResult
 
@@ -193,8 +194,9 @@ def print_counts(results: list[WrkResult], checks: list[Verification]) -> None:
         )
         load = res.load_cores
         if 'server' in load:
+            database = f', PostgreSQL {load["database"]:.2f}' if 'database' in load else ''
             print(
-                f'  {"":<12} CPU in cores: server {load["server"]:.2f}, wrk {load["wrk"]:.2f},'
+                f'  {"":<12} CPU in cores: server {load["server"]:.2f}{database}, wrk {load["wrk"]:.2f},'
                 f' other processes {load["other"]:.2f} (machine {load["machine"]:.2f} of {os.cpu_count()});'
                 f' {res.per_cpu_s:,.0f} events per server CPU-second'
             )
@@ -229,7 +231,7 @@ def to_json(r: dict[str, Any], rows: list[Row], checks: list[Verification], args
 
     doc = {
         'settings': {k: v for k, v in vars(args).items() if k != 'json'},
-        'phases': {k: phase(r.get(k)) for k in PHASES},
+        'phases': {k: phase(r.get(k)) for k in PHASES} | {k: phase(v) for k, v in postgres_phases(r).items()},
         'sqlite_ceiling': r.get('sqlite'),
         'rss_idle_mb': {
             'server': mb(r['real_rss_idle_kb']) if 'real_rss_idle_kb' in r else None,
@@ -241,18 +243,25 @@ def to_json(r: dict[str, Any], rows: list[Row], checks: list[Verification], args
         'verification': [vars(v) | {'ok': v.ok} for v in checks],
         'table': [vars(x) for x in rows],
         'missed_targets': [x.figure.strip() for x in rows if x.result == 'MISSED'],
-        'max_other_processes_cores': max(
-            (res.load_cores.get('other', 0.0) for res in (r.get(k) for k in PHASES) if res), default=0.0
-        ),
+        'max_other_processes_cores': max((res.load_cores.get('other', 0.0) for res in all_phases(r)), default=0.0),
     }
+    if 'postgres' in r:
+        doc['postgres'] = {k: v for k, v in r['postgres'].items() if k != 'postmaster_pid'}
+        doc['postgres']['comparison'] = comparison(r)
+        doc['postgres']['verdicts'] = verdicts(r)
     return json.dumps(doc, indent=2)
+
+
+def all_phases(r: dict[str, Any]) -> list[WrkResult]:
+    """The measured phases in the order they ran: no-op, SQLite, then PostgreSQL."""
+    return [r[k] for k in PHASES if k in r] + list(postgres_phases(r).values())
 
 
 def print_report(
     r: dict[str, Any], rows: list[Row], checks: list[Verification], args: argparse.Namespace, elapsed: float
 ) -> None:
     """The human-readable report: the figures table, then requests, CPU and stored events per phase."""
-    results = [r[k] for k in PHASES if k in r]
+    results = all_phases(r)
     size = r['event_size']
     print(
         f'PulseKit ingest benchmark: {args.duration:.0f} s per phase, events {size["min"]:,}-{size["max"]:,} bytes'
@@ -261,6 +270,8 @@ def print_report(
     )
     print()
     print_table(rows)
+    if 'postgres' in r:
+        print_comparison(r)
     print_counts(results, checks)
     sq = r['sqlite']
     print(f'  sqlite3 ceiling: {sq["rows"]:,} rows in {sq["seconds"]:.1f} s; {sq["source"]}')

@@ -63,3 +63,53 @@ def pulsekit_server(pulsekit: str | None, workdir: Path, env: dict[str, str]) ->
         time.sleep(2)
         server.check_alive()
         yield PulseKit(server, key, data_dir, tree_rss_kb(descendants(server.pid)))
+
+
+@dataclass
+class Replicas:
+    """`pulsekit serve` processes on one PostgreSQL database, each with its own data dir and port."""
+
+    servers: list[Server]
+    key: str
+    rss_idle_kb: int  # all replicas together
+
+    @property
+    def bases(self) -> list[str]:
+        return [s.base for s in self.servers]
+
+    @property
+    def pids(self) -> list[int]:
+        return [s.pid for s in self.servers]
+
+
+@contextlib.contextmanager
+def pulsekit_replicas(
+    pulsekit: str | None, workdir: Path, env: dict[str, str], database_url: str, count: int, label: str
+) -> Iterator[Replicas]:
+    """`count` replicas on `database_url`: migrated once by the CLI first (so the replicas do not race
+    to migrate), then a project and a key, then the servers."""
+    cli = pulsekit_cmd(pulsekit)
+    env = env | {'DATABASE_URL': database_url}
+    cli_dir = workdir / f'{label}-cli'
+    cli_dir.mkdir()
+    data_opt = ['--data-dir', str(cli_dir), '--json']
+    cli_json([*cli, 'migrate', *data_opt], env, workdir)
+    project = cli_json([*cli, 'project', 'create', 'bench', *data_opt], env, workdir)
+    key_cmd = [*cli, 'key', 'create', '--project', project['slug'], '--permissions', 'ingest,read', *data_opt]
+    key = cli_json(key_cmd, env, workdir)['key']
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for i in range(count):
+            data_dir = workdir / f'{label}-data-{i + 1}'
+            data_dir.mkdir()
+            port = free_port()
+            serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
+            replica_env = env | {'NICEGUI_STORAGE_PATH': str(workdir / f'{label}-nicegui-{i + 1}')}
+            servers.append(stack.enter_context(Server(f'{label}-{i + 1}', serve, port, workdir, replica_env)))
+        for server in servers:
+            startup = server.wait_healthy()
+            log(f'{server.name} answered {HEALTH_PATH} after {startup:.1f} s')
+        time.sleep(2)
+        for server in servers:
+            server.check_alive()
+        yield Replicas(servers, key, sum(tree_rss_kb(descendants(s.pid)) for s in servers))

@@ -1,4 +1,5 @@
-"""What the server stored, read-only in its SQLite file: the check that every 202 kept its promise.
+"""What the server stored (read-only, in its SQLite file or PostgreSQL database), against what the
+202s promised.
 
 Reads never run while holding a write lock; `settle` waits for the writer to drain first.
 """
@@ -45,38 +46,80 @@ class IdFormat:
         return {'blob': u.bytes, 'dashed': str(u), 'hex': u.hex}[self.kind]
 
 
-def count_phase(db_path: Path, fmt: IdFormat, nonce: int) -> int:
-    with contextlib.closing(ro_connect(db_path)) as db:
-        sql = f'SELECT count(*) FROM events WHERE {fmt.phase_expr} = ?'
-        return db.execute(sql, (fmt.phase_value(nonce),)).fetchone()[0]
+class SqliteEvents:
+    """The events of a server's SQLite file, read-only (never while holding its write lock)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._fmt: IdFormat | None = None
+
+    def _format(self) -> IdFormat:
+        if self._fmt is None:  # known once an event is stored
+            with contextlib.closing(ro_connect(self.db_path)) as db:
+                self._fmt = IdFormat(db)
+        return self._fmt
+
+    def count_phase(self, nonce: int) -> int:
+        fmt = self._format()
+        with contextlib.closing(ro_connect(self.db_path)) as db:
+            sql = f'SELECT count(*) FROM events WHERE {fmt.phase_expr} = ?'
+            return db.execute(sql, (fmt.phase_value(nonce),)).fetchone()[0]
+
+    def count_ids(self, ids: list[str]) -> int:
+        fmt = self._format()
+        found = 0
+        with contextlib.closing(ro_connect(self.db_path)) as db:
+            for i in range(0, len(ids), 500):
+                chunk = [fmt.encode(x) for x in ids[i : i + 500]]
+                sql = f'SELECT count(*) FROM events WHERE id IN ({",".join("?" * len(chunk))})'
+                found += db.execute(sql, chunk).fetchone()[0]
+        return found
+
+    def count_all(self) -> int:
+        with contextlib.closing(ro_connect(self.db_path)) as db:
+            return db.execute('SELECT count(*) FROM events').fetchone()[0]
 
 
-def count_stored_ids(db_path: Path, fmt: IdFormat, ids: list[str]) -> int:
-    found = 0
-    with contextlib.closing(ro_connect(db_path)) as db:
-        for i in range(0, len(ids), 500):
-            chunk = [fmt.encode(x) for x in ids[i : i + 500]]
-            sql = f'SELECT count(*) FROM events WHERE id IN ({",".join("?" * len(chunk))})'
-            found += db.execute(sql, chunk).fetchone()[0]
-    return found
+class PostgresEvents:
+    """The events of a PostgreSQL database (native uuid ids), one short connection per question."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def _scalar(self, sql: str, params: tuple = ()) -> int:
+        import psycopg  # only the PostgreSQL runs need it
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(sql, params).fetchone()[0]
+
+    def count_phase(self, nonce: int) -> int:
+        # third group of the id: '4' (the version) + the phase, as in ingest.lua.tmpl
+        return self._scalar('SELECT count(*) FROM events WHERE substr(id::text, 15, 4) = %s', (f'4{nonce:03x}',))
+
+    def count_ids(self, ids: list[str]) -> int:
+        return self._scalar('SELECT count(*) FROM events WHERE id = ANY(%s::uuid[])', (ids,)) if ids else 0
+
+    def count_all(self) -> int:
+        return self._scalar('SELECT count(*) FROM events')
 
 
-def count_all(db_path: Path) -> int:
-    with contextlib.closing(ro_connect(db_path)) as db:
-        return db.execute('SELECT count(*) FROM events').fetchone()[0]
+EventStore = SqliteEvents | PostgresEvents
 
 
-def settle(server: Server, db_path: Path, timeout: float = 15.0) -> None:
-    """Wait until the writer queue is empty and the event count stops moving."""
+def settle(servers: list[Server], store: EventStore, timeout: float = 15.0) -> None:
+    """Wait until every writer queue is empty and the event count stops moving."""
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:
-        server.check_alive()
-        with contextlib.suppress(OSError, ValueError):
-            if server.health().get('writer_queue_depth', 0):
-                time.sleep(0.1)
-                continue
-        now = count_all(db_path)
+        depth = 0
+        for server in servers:
+            server.check_alive()
+            with contextlib.suppress(OSError, ValueError):
+                depth += server.health().get('writer_queue_depth', 0)
+        if depth:
+            time.sleep(0.1)
+            continue
+        now = store.count_all()
         if now == last:
             return
         last = now
@@ -99,12 +142,13 @@ class Verification:
         return not self.problems
 
 
-def verify(result: WrkResult, db_path: Path, fmt: IdFormat) -> Verification:
+def verify(result: WrkResult, store: EventStore) -> Verification:
+    """Stored events of the phase against the 202s, the unanswered requests looked up one by one."""
     raw = result.raw
-    stored = count_phase(db_path, fmt, result.nonce)
+    stored = store.count_phase(result.nonce)
     exact = len(raw['outstanding_ids']) == raw['outstanding']
     ids = [x for request in raw['outstanding_ids'] for x in request.split(',')]
-    unanswered_stored = count_stored_ids(db_path, fmt, ids) if exact else 0
+    unanswered_stored = store.count_ids(ids) if exact else 0
     v = Verification(result.phase, result.accepted * result.batch, stored, raw['outstanding'], unanswered_stored, exact)
     if raw['requests'] != sum(result.statuses.values()):
         v.problems.append(f'wrk counted {raw["requests"]} responses, the script {sum(result.statuses.values())}')

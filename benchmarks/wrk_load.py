@@ -31,7 +31,7 @@ class WrkResult:
     raw: dict[str, Any]
     nonce: int
     rss_peak_kb: int = 0
-    cpu_cores: float = 0.0  # server CPU time / wall time during the phase (1.0 = one core busy)
+    cpu_cores: float = 0.0  # server CPU time / wall time during the phase (1.0 = one core busy), all replicas
     load_cores: dict[str, float] = field(default_factory=dict)  # machine, wrk, server, other processes
 
     @property
@@ -92,24 +92,31 @@ class Wrk:
     def run(
         self,
         phase: str,
-        base: str,
+        base: str | list[str],
         key: str,
         batch: int,
         connections: int,
         duration: float,
-        pid: int | None = None,
+        pid: int | list[int] | None = None,
         write_ids: bool = True,
+        db_pid: int | None = None,
     ) -> WrkResult:
-        """One wrk run. `pid`: the server, to sample; `write_ids`: write out the unanswered ids to check."""
+        """One wrk run. `base`: the server, or its replicas (the connections spread evenly over them);
+        `pid`: the server process(es), to sample; `write_ids`: write out the unanswered ids to check;
+        `db_pid`: the PostgreSQL postmaster, whose processes' CPU is counted apart."""
+        bases = [base] if isinstance(base, str) else base
+        addrs = [b.removeprefix('http://') for b in bases] if len(bases) > 1 else None
         nonce = self._nonce()
         out = self.workdir / f'wrk-{phase}.json'
         out.unlink(missing_ok=True)
         path = SINGLE_PATH if batch == 1 else BATCH_PATH
         max_ids = MAX_OUTSTANDING_IDS if write_ids else 0
-        script = render_wrk_script(self.templates, nonce, batch, path, out, self.seed + nonce, max_ids, key)
+        script = render_wrk_script(self.templates, nonce, batch, path, out, self.seed + nonce, max_ids, key, addrs)
         script_path = self.workdir / f'wrk-{phase}.lua'
         script_path.write_text(script)
         threads = min(self.threads, connections)
+        if len(bases) > 1:  # a whole number of wrk threads per replica (each thread sends to one)
+            threads = -(-max(threads, len(bases)) // len(bases)) * len(bases)
         cmd = [
             'wrk',
             f'-t{threads}',
@@ -118,13 +125,15 @@ class Wrk:
             f'--timeout={max(1, round(self.timeout))}s',
             '-s',
             str(script_path),
-            base + (SINGLE_PATH if batch == 1 else BATCH_PATH),
+            bases[0] + path,
         ]
-        log(f'{phase}: wrk {connections} connections, {duration:.0f} s, {batch} event(s) per request')
+        spread = f' over {len(bases)} replicas' if len(bases) > 1 else ''
+        log(f'{phase}: wrk {connections} connections{spread}, {duration:.0f} s, {batch} event(s) per request')
         sampler = ProcSampler(pid) if pid else None
+        db_sampler = ProcSampler(db_pid) if db_pid else None
         busy0, t0 = machine_busy_s(), time.monotonic()
         own0 = own_cpu_s()
-        with sampler or contextlib.nullcontext():
+        with sampler or contextlib.nullcontext(), db_sampler or contextlib.nullcontext():
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + self.timeout + 60)
             except subprocess.TimeoutExpired as exc:
@@ -141,5 +150,8 @@ class Wrk:
             result.rss_peak_kb = sampler.peak_kb
             result.cpu_cores = sampler.cpu_s / sampler.wall_s
             result.load_cores['server'] = result.cpu_cores
-            result.load_cores['other'] = max(0.0, machine - own - result.cpu_cores)
+            database = 0.0
+            if db_sampler:
+                database = result.load_cores['database'] = db_sampler.cpu_s / db_sampler.wall_s
+            result.load_cores['other'] = max(0.0, machine - own - result.cpu_cores - database)
         return result

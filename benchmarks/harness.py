@@ -303,7 +303,8 @@ class Server:
         self._log.close()
 
 
-EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(?:Error|Exception)): ?(.*)$')
+# ...Error, ...Exception, and psycopg's named ones (psycopg.errors.DeadlockDetected: ...)
+EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(?:Error|Exception)|[\w.]*errors\.\w+): ?(.*)$')
 
 
 def summarize_log(path: Path) -> dict[str, int]:

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import peewee as pw
-from playhouse.db_url import connect
+from playhouse.db_url import parse
+from playhouse.postgres_ext import Psycopg3Database
+from playhouse.shortcuts import ReconnectMixin
+from psycopg.types.string import TextLoader
 
 from . import migrations
 from .config import Settings
@@ -53,7 +56,7 @@ PRIVATE_DIR_MODE = 0o700  # the data folder (database, session secret, dashboard
 def open_database(settings: Settings) -> pw.Database:
     """Open (creating the file and folder if needed) the configured database and bind the models to it."""
     if settings.database_url and not settings.database_url.startswith('sqlite'):
-        db = connect(settings.database_url)
+        db = PostgresDatabase(**parse(settings.database_url))
     else:
         secure_data_dir(settings.data_dir)
         path = Path(settings.sqlite_path)
@@ -64,6 +67,35 @@ def open_database(settings: Settings) -> pw.Database:
         db = pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS)
     database_proxy.initialize(db)
     return db
+
+
+class PostgresDatabase(ReconnectMixin, Psycopg3Database):
+    """PostgreSQL through psycopg 3. Like SQLite, each thread keeps its own connection (the threads are
+    few and long-lived: the writer, the read pool, the scheduler), so there is no pool to size here.
+
+    A connection the server dropped (a restart, a managed database's failover, an idle timeout) is
+    opened again by the next statement that finds it gone, outside a transaction; inside one the
+    error stands (the writer then redoes its group, and a request is answered 503 and retried)."""
+
+    reconnect_errors = (
+        (pw.OperationalError, 'terminating connection'),
+        (pw.OperationalError, 'server closed the connection'),
+        (pw.OperationalError, 'connection is closed'),
+        (pw.OperationalError, 'connection is lost'),
+        (pw.OperationalError, 'consuming input failed'),
+        (pw.InterfaceError, 'connection is closed'),
+        (pw.InterfaceError, 'connection already closed'),
+    )
+
+    def execute_sql(self, sql, params=None, **kwargs):  # the mixin's own drops postgres_ext's keywords
+        return self._reconnect(super(ReconnectMixin, self).execute_sql, sql, params, **kwargs)
+
+    def _connect(self):
+        conn = super()._connect()
+        # jsonb comes back as its text, as SQLite's TEXT does: JSONField decodes both the same way
+        # (decoded by the driver, a JSON string such as "a" would be indistinguishable from text).
+        conn.adapters.register_loader('jsonb', TextLoader)
+        return conn
 
 
 def secure_data_dir(data_dir: Path) -> None:

@@ -47,7 +47,8 @@ def _dumps(value) -> str:
 
 
 class JSONField(pw.TextField):
-    """JSON stored as text (orjson), so SQLite and PostgreSQL read it the same way."""
+    """JSON written and read as text (orjson): SQLite keeps it as TEXT, PostgreSQL as jsonb (its driver
+    is told to hand jsonb back as text, see db.py, so both read the same way)."""
 
     field_type = 'TEXT'
 

@@ -22,7 +22,7 @@ from typing import Any
 import peewee as pw
 
 from .db import is_sqlite
-from .events.writer import HOUR_MS
+from .events.stats import HOUR_MS
 from .instance_settings import default_retention_days
 from .models import Event, EventCountHourly, Issue, IssueCountHourly, Project, TagCountHourly, now_utc, to_millis
 from .projects import delete_project, find_project, forget_cached_keys, retention_days_of

@@ -39,8 +39,11 @@ def session_user(user_id: int | None, stamp: str | None) -> User | None:
 
 def create_first_admin(email: str, password: str, *, now: datetime | None = None) -> User:
     """The one-time setup: create the admin, refused once any user exists."""
-    # IMMEDIATE takes SQLite's write lock before the check: two setup forms sent at once cannot both win.
+    # The check and the insert under one lock, so two setup forms sent at once (to one process or to two
+    # replicas) cannot both win: SQLite's write lock (IMMEDIATE), PostgreSQL's lock on the users table.
     with database_proxy.atomic('IMMEDIATE') if is_sqlite(database_proxy) else database_proxy.atomic():
+        if not is_sqlite(database_proxy):
+            database_proxy.execute_sql('LOCK TABLE users IN EXCLUSIVE MODE')
         if User.select().exists():
             raise Conflict('the instance is set up already; log in instead', 'email')
         return create_user(email, password, role='admin', now=now)

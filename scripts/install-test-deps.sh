@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: browser tests; wrk: benchmarks; elixir + erlang: the Elixir SDK (no hex: OTP's own
-# inets/ssl for HTTP); gcc: `go test -race` (cgo).
-APT_PACKAGES=(chromium chromium-driver wrk sqlite3 gcc libc6-dev
+# inets/ssl for HTTP); gcc: `go test -race` (cgo); postgresql: the server suite's second run, on a
+# throwaway cluster the tests start themselves (tests/pg_cluster.py) unless TEST_DATABASE_URL is set.
+APT_PACKAGES=(chromium chromium-driver wrk sqlite3 gcc libc6-dev postgresql
   elixir erlang-dev erlang-inets erlang-ssl erlang-public-key erlang-crypto erlang-asn1)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -30,7 +30,9 @@ suite "TypeScript SDK" bash scripts/test-sdk-typescript.sh
 suite "Go SDK" bash scripts/test-sdk-go.sh
 suite "Rust SDK" bash scripts/test-sdk-rust.sh
 suite "Elixir SDK" bash scripts/test-sdk-elixir.sh
-suite "server" .venv/bin/pytest -q tests
+suite "server (SQLite)" .venv/bin/pytest -q tests
+# The same suite on PostgreSQL: TEST_DATABASE_URL, else a throwaway cluster removed afterwards.
+suite "server (PostgreSQL)" .venv/bin/pytest -q --db postgres tests
 # After the SDK suites: their toolchains are installed and their builds are warm.
 suite "Python SDK + conformance" .venv/bin/pytest -q sdks/python/tests sdks/conformance
 # Starts its own dockerd; builds the image (a debootstrap base when none is cached) and runs it.

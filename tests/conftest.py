@@ -67,22 +67,31 @@ def postgres_databases(request: pytest.FixtureRequest) -> Iterator[PostgresDatab
 
 @pytest.fixture(autouse=True)
 def database_url(postgres_databases: PostgresDatabases | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
-    """This test's database: None on SQLite (each instance has its file), else a fresh PostgreSQL one.
+    """This test's database: None on SQLite (each instance has its file), else the emptied PostgreSQL one.
 
     Set as DATABASE_URL, so `pulsekit` subprocesses and `settings_for` use it as a user's would."""
     if postgres_databases is None:
         monkeypatch.delenv('DATABASE_URL', raising=False)
         yield None
         return
-    url = postgres_databases.create()
-    monkeypatch.setenv('DATABASE_URL', url)
-    yield url
-    postgres_databases.drop(url)
+    monkeypatch.setenv('DATABASE_URL', postgres_databases.fresh())
+    yield os.environ['DATABASE_URL']
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str | None) -> Settings:
     return settings_for(tmp_path / 'data')
+
+
+@pytest.fixture
+def empty_settings(tmp_path: Path, postgres_databases: PostgresDatabases | None) -> Iterator[Settings]:
+    """Settings on a database without any table yet (the per-test PostgreSQL one is already migrated)."""
+    if postgres_databases is None:
+        yield Settings(data_dir=tmp_path / 'empty')
+        return
+    url = postgres_databases.empty()
+    yield Settings(data_dir=tmp_path / 'empty', database_url=url)
+    postgres_databases.drop(url)
 
 
 @pytest.fixture(autouse=True)

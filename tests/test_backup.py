@@ -8,8 +8,11 @@ import time
 import uuid
 
 import httpx
+import pytest
 
 from .server import ServerProcess, create_project_and_key, pulsekit_cli
+
+pytestmark = pytest.mark.sqlite_only  # SQLite files: the WAL, disk space, online backup
 
 MAX_SEND_S = 20.0
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import httpx
 
 from pulsekit.server_address import record_address, recorded_url
 
+from .databases import stored_event_ids
 from .server import ServerProcess, free_port, pulsekit_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,8 +114,7 @@ def test_make_demo_reuses_the_users_project_instead_of_adding_a_look_alike(tmp_p
 
 
 def count_events(data_dir: Path) -> int:
-    with sqlite3.connect(f'file:{data_dir / "pulsekit.db"}?mode=ro', uri=True) as db:
-        return db.execute('SELECT COUNT(*) FROM events').fetchone()[0]
+    return len(stored_event_ids(data_dir))
 
 
 def test_demo_live_sends_live_events_to_the_running_server_without_reseeding(tmp_path):

@@ -2,7 +2,6 @@
 
 import asyncio
 import gzip
-import sqlite3
 import uuid
 import zlib
 from dataclasses import replace
@@ -13,6 +12,7 @@ import pytest
 from pulsekit.models import Event, Issue
 
 from .conftest import start_api
+from .databases import writer_held
 
 ERROR_EVENT = {
     'type': 'error',
@@ -209,22 +209,17 @@ async def test_rate_limited_key_gets_429_with_retry_after(settings):
 
 
 async def test_full_writer_queue_answers_503_and_loses_nothing_it_acknowledged(settings):
-    """While another process holds SQLite's write lock, the queue fills: the overflow gets 503."""
+    """While the writer is held up (say, by a slow disk), the queue fills: the overflow gets 503."""
     small = replace(settings, writer_queue_max_events=3)
     async for api in start_api(small):
-        blocker = sqlite3.connect(settings.sqlite_path, timeout=1)
-        blocker.execute('BEGIN IMMEDIATE')
         messages = [f'm{i}' for i in range(8)]
-        try:
+        with writer_held(api.services.writer):
             tasks = [asyncio.create_task(post(api, '/api/v1/events', {'message': m})) for m in messages]
             await asyncio.sleep(0.5)
             early = [t.result() for t in tasks if t.done()]
-            assert early and all(r.status_code == 503 for r in early), 'only refusals can answer while the lock is held'
+            assert early and all(r.status_code == 503 for r in early), 'only refusals can answer while it is held'
             assert all(r.headers['Retry-After'] == '1' for r in early)
             assert all(r.json()['error']['code'] == 'overloaded' for r in early)
-        finally:
-            blocker.rollback()
-            blocker.close()
         responses = await asyncio.gather(*tasks)
         accepted = {m for m, r in zip(messages, responses, strict=True) if r.status_code == 202}
         assert accepted and len(accepted) + len(early) == 8

@@ -1,14 +1,14 @@
 """Numbered migrations: an old database upgrades in place with its data intact."""
 
-import sqlite3
+import pytest
 
 from pulsekit.db import latest_version, migrate, open_database, schema_version
 from pulsekit.events import queries
 from pulsekit.models import MODELS, Event, Project
 
 
-def test_database_created_at_the_first_migration_upgrades_with_data_intact(settings):
-    db = open_database(settings)
+def test_database_created_at_the_first_migration_upgrades_with_data_intact(empty_settings):
+    db = open_database(empty_settings)
     with db.connection_context():
         assert migrate(db, target=1) == [1]
         assert schema_version(db) == 1
@@ -34,13 +34,14 @@ def test_every_model_matches_the_table_the_migrations_create(settings):
     db = open_database(settings)
     with db.connection_context():
         migrate(db)
-    conn = sqlite3.connect(settings.sqlite_path)
-    for model in MODELS:
-        table = model._meta.table_name
-        columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
-        assert columns == {f.column_name for f in model._meta.sorted_fields}, table
+    with db.connection_context():
+        for model in MODELS:
+            table = model._meta.table_name
+            columns = {column.name for column in db.get_columns(table)}
+            assert columns == {f.column_name for f in model._meta.sorted_fields}, table
 
 
+@pytest.mark.sqlite_only
 def test_new_database_uses_wal_foreign_keys_and_incremental_vacuum(settings):
     db = open_database(settings)
     with db.connection_context():

@@ -61,7 +61,7 @@ schemathesis.openapi.media_type('application/x-sentry-envelope', sentry_envelope
 def fuzz_server(tmp_path_factory, postgres_databases):
     data_dir = tmp_path_factory.mktemp('fuzz')
     # Module-scoped: its own database, not the per-test one (made after this fixture).
-    database_url = postgres_databases.create() if postgres_databases else None
+    database_url = postgres_databases.separate() if postgres_databases else None
     with pytest.MonkeyPatch.context() as env:
         if database_url:
             env.setenv('DATABASE_URL', database_url)

@@ -3,7 +3,6 @@
 import contextlib
 import gzip
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -11,6 +10,7 @@ import uuid
 import httpx
 import orjson
 
+from .databases import stored_event_ids
 from .server import ServerProcess, create_project_and_key
 
 SENDERS = 4
@@ -27,11 +27,7 @@ def batch(n: int) -> dict:
 
 
 def stored_ids(data_dir) -> set[str]:
-    conn = sqlite3.connect(data_dir / 'pulsekit.db')
-    try:
-        return {str(uuid.UUID(row[0])) for row in conn.execute('SELECT id FROM events')}
-    finally:
-        conn.close()
+    return stored_event_ids(data_dir)
 
 
 def send_until(server: ServerProcess, key: str, stop: threading.Event, acked: list, lock: threading.Lock) -> None:

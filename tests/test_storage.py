@@ -22,6 +22,8 @@ from pulsekit.services import start_services
 
 from .server import ServerProcess, create_project_and_key
 
+pytestmark = pytest.mark.sqlite_only  # SQLite files: the WAL, disk space, online backup
+
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 
 

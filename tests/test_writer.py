@@ -4,8 +4,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from pulsekit.errors import InvalidApiKey
@@ -14,6 +16,8 @@ from pulsekit.events.issues import set_issue_status
 from pulsekit.models import Event, Issue
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
+
+from .databases import stored_event_ids, writer_held
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -36,19 +40,17 @@ def test_a_job_for_a_missing_project_fails_alone_in_a_shared_commit(services, se
         except Exception as exc:
             results[name] = exc
 
-    blocker = sqlite3.connect(settings.sqlite_path)
-    blocker.execute('BEGIN IMMEDIATE')  # hold the writer so that all three jobs share one commit
     threads = [
         threading.Thread(target=write, args=(name, pid))
         for name, pid in (('first', project.id), ('orphan', 999), ('last', project.id))
     ]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 5
-    while services.writer.queue_depth < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    commits_before = services.writer.commits
-    blocker.rollback()
+    with writer_held(services.writer):  # so that all three jobs share one commit
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while services.writer.queue_depth < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        commits_before = services.writer.commits
     for t in threads:
         t.join(10)
 
@@ -67,10 +69,10 @@ def test_stop_drains_queued_writes(settings):
     ids = svc.writer.write_sync(project.id, [prepare_event({'message': f'm{i}'}, NOW) for i in range(100)])
     svc.close()
     assert all(f.done() for f in futures)
-    conn = sqlite3.connect(settings.sqlite_path)
-    assert conn.execute('SELECT count(*) FROM events').fetchone()[0] == len(ids) == 100
+    assert len(stored_event_ids(settings.data_dir)) == len(ids) == 100
 
 
+@pytest.mark.sqlite_only
 def test_commits_never_checkpoint_and_the_checkpointer_folds_the_wal_back(settings):
     svc = start_services(settings)
     with svc.db.connection_context():
@@ -90,11 +92,9 @@ def test_commits_never_checkpoint_and_the_checkpointer_folds_the_wal_back(settin
 def test_a_caller_that_stops_waiting_does_not_stop_the_writer(services, settings):
     with services.db.connection_context():
         project = create_project('Shop')
-    blocker = sqlite3.connect(settings.sqlite_path)
-    blocker.execute('BEGIN IMMEDIATE')  # keep the task queued while its caller gives up
-    abandoned = services.writer.run_task(lambda: 'done')
-    assert abandoned.cancel()
-    blocker.rollback()
+    with writer_held(services.writer):  # keep the task queued while its caller gives up
+        abandoned = services.writer.run_task(lambda: 'done')
+        assert abandoned.cancel()
     ids = services.writer.write_sync(project.id, [prepare_event({'message': 'after'}, NOW)], 10)
     assert len(ids) == 1 and services.writer.is_running
 
@@ -176,11 +176,14 @@ def test_counters_and_rollups_equal_what_the_events_say_after_a_mixed_workload(s
             'SELECT project_id, timestamp / 3600000 * 3600000, level, count(*) FROM events GROUP BY 1, 2, 3'
         ).fetchall()
         assert sorted(by_events) == sorted(sql('SELECT project_id, hour, level, count FROM event_counts_hourly'))
-        by_tags = sql(
-            'SELECT e.project_id, e.timestamp / 3600000 * 3600000, t.key, t.value, count(*) '
-            'FROM events e, json_each(e.tags) t GROUP BY 1, 2, 3, 4'
-        ).fetchall()
-        assert sorted(by_tags) == sorted(sql('SELECT project_id, hour, key, value, count FROM tag_counts_hourly'))
+        by_tags = Counter(
+            (project_id, timestamp // 3600000 * 3600000, key, value)
+            for project_id, timestamp, tags in sql('SELECT project_id, timestamp, tags FROM events').fetchall()
+            for key, value in orjson.loads(tags or '{}').items()
+        )
+        assert sorted((*key, n) for key, n in by_tags.items()) == sorted(
+            sql('SELECT project_id, hour, key, value, count FROM tag_counts_hourly')
+        )
         issues = sql(
             'SELECT i.event_count, i.first_seen, i.last_seen, count(e.seq), min(e.timestamp), max(e.timestamp) '
             'FROM issues i JOIN events e ON e.issue_id = i.id GROUP BY i.id'

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route
 
 from ..errors import MethodNotAllowed, NotFound
 from . import alerts, events, health, manage, read
+from .bodies import refuse_nul_in_url
 
 METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD']
 
@@ -21,7 +22,7 @@ def install_api(app: FastAPI, *routers: APIRouter, fast_routes: list[BaseRoute] 
     known_routes = hot + [r for m in module_routers for r in m.routes if isinstance(r, Route)]
     router = APIRouter()
     for module_router in module_routers:
-        router.include_router(module_router)
+        router.include_router(module_router, dependencies=[Depends(refuse_nul_in_url)])
 
     @router.api_route('/api/{path:path}', methods=METHODS, include_in_schema=False)
     async def unknown_api_path(request: Request, path: str):

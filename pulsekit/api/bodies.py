@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Callable
 import brotli
 from starlette.requests import Request
 
-from ..errors import InvalidJson, PayloadTooLarge, UnsupportedMediaType
+from ..errors import InvalidField, InvalidJson, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ..events.decode import parse_json
+from ..events.storable import NUL_IN_JSON, without_nul
 
 try:  # Python 3.14+ has zstd in the standard library; before, its official backport (PEP 784)
     from compression import zstd
@@ -205,5 +206,19 @@ async def read_json_bytes(request: Request, max_bytes: int) -> bytes:
 
 
 async def read_json(request: Request, max_bytes: int):
-    """Content type check, size-capped and decompressed read, JSON parse — in that order."""
-    return parse_json(await read_json_bytes(request, max_bytes))
+    """Content type check, size-capped and decompressed read, JSON parse — in that order.
+
+    Names, URLs and settings with a NUL (U+0000) are refused: PostgreSQL cannot store one, and
+    unlike an event's text, which is kept with U+FFFD in its place, a name should be what was sent."""
+    body = await read_json_bytes(request, max_bytes)
+    value = parse_json(body)
+    if NUL_IN_JSON in body and without_nul(value) != value:
+        raise InvalidField('text must not contain NUL characters (\\u0000)', None)
+    return value
+
+
+def refuse_nul_in_url(request: Request) -> None:
+    """A NUL in a path or query parameter names nothing, and PostgreSQL cannot even compare with
+    one: a 422 on both databases rather than a 500 on one."""
+    if b'%00' in request.scope.get('query_string', b'') or '\x00' in request.scope.get('path', ''):
+        raise InvalidRequest('the URL must not contain NUL characters (%00)', None)

@@ -8,6 +8,7 @@ from typing import Any
 from . import grouping
 from .decode import decode_batch, decode_event
 from .schema import normalize_batch, normalize_event
+from .storable import NUL_IN_JSON, without_nul
 
 
 def annotate_grouping(event: dict) -> dict:
@@ -21,19 +22,21 @@ def annotate_grouping(event: dict) -> dict:
 
 def prepare_event(body: Any, received_at: datetime) -> dict:
     """One event body → one normalised, fingerprinted event (raises InvalidField)."""
-    return annotate_grouping(normalize_event(body, received_at))
+    return annotate_grouping(without_nul(normalize_event(body, received_at)))
 
 
 def prepare_batch(body: Any, received_at: datetime, max_events: int) -> list[dict]:
     """A batch body → normalised, fingerprinted events; one invalid event refuses them all."""
-    return [annotate_grouping(e) for e in normalize_batch(body, received_at, max_events)]
+    return [annotate_grouping(without_nul(e)) for e in normalize_batch(body, received_at, max_events)]
 
 
 def prepare_event_json(body: bytes, received_at: datetime) -> dict:
     """A native request body (JSON bytes) → one normalised, fingerprinted event."""
-    return annotate_grouping(decode_event(body, received_at))
+    event = decode_event(body, received_at)
+    return annotate_grouping(without_nul(event) if NUL_IN_JSON in body else event)
 
 
 def prepare_batch_json(body: bytes, received_at: datetime, max_events: int) -> list[dict]:
     """A native `/batch` request body (JSON bytes) → normalised, fingerprinted events."""
-    return [annotate_grouping(e) for e in decode_batch(body, received_at, max_events)]
+    events = decode_batch(body, received_at, max_events)
+    return [annotate_grouping(without_nul(e) if NUL_IN_JSON in body else e) for e in events]

@@ -50,10 +50,21 @@ def fts5_query(terms: list[str]) -> str:
     return ' AND '.join(p for p in (_fts5_term(t) for t in terms) if p)
 
 
-def _tsquery_term(term: str) -> str:
-    if ' ' in term:
-        return '(' + ' <-> '.join(term.split()) + ')'
-    return term.rstrip('*') + (':*' if term.endswith('*') else '')
+# The expression PostgreSQL's GIN index is built on (migration 0002): a query must repeat it exactly.
+PG_DOCUMENT = (
+    "to_tsvector('simple', coalesce(message, '') || ' ' || type || ' ' || coalesce(exception_type, '') || ' ' || "
+    "coalesce(exception_value, ''))"
+)
+
+
+def _tsquery(term: str) -> pw.Node:
+    """One term as a tsquery, the user's text always a bound parameter (never tsquery syntax): a word or
+    phrase matches its words in order as the index split them (`app.billing` → app <-> billing);
+    `word*` is a prefix."""
+    if term.endswith('*') and ' ' not in term:
+        word = term.rstrip('*').replace('\\', '\\\\').replace("'", "''")
+        return pw.fn.to_tsquery('simple', f"'{word}':*")
+    return pw.fn.phraseto_tsquery('simple', term)
 
 
 def full_text_condition(db: pw.Database, text: str) -> pw.Expression | None:
@@ -72,12 +83,13 @@ def full_text_condition(db: pw.Database, text: str) -> pw.Expression | None:
             query = ' OR '.join(p for p in (_fts5_term(t) for t in unwanted) if p)
             conds.append(Event.seq.not_in(pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))))
         return conds[0] if len(conds) == 1 else conds[0] & conds[1]
-    document = pw.SQL(
-        "to_tsvector('simple', coalesce(message, '') || ' ' || type || ' ' || coalesce(exception_type, '') || ' ' || "
-        "coalesce(exception_value, ''))"
-    )
-    parts = [_tsquery_term(t) for t in wanted] + [f'!{_tsquery_term(t)}' for t in unwanted]
-    return pw.Expression(document, '@@', pw.fn.to_tsquery('simple', ' & '.join(parts)))
+    query: pw.Node | None = None
+    for term in wanted:
+        query = _tsquery(term) if query is None else pw.NodeList((query, pw.SQL('&&'), _tsquery(term)))
+    for term in unwanted:
+        excluded = pw.NodeList((pw.SQL('!!'), _tsquery(term)), glue='')
+        query = excluded if query is None else pw.NodeList((query, pw.SQL('&&'), excluded))
+    return pw.Expression(pw.SQL(PG_DOCUMENT), '@@', pw.NodeList((query,), parens=True))
 
 
 def recent_match_seqs(db: pw.Database, text: str, limit: int) -> list[int] | None:

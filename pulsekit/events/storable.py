@@ -5,6 +5,10 @@ form: SQLite's driver and orjson both raise on it. Such text must never reach th
 shared commit (one unstorable event used to fail every request committed beside it), so
 native decoding refuses it with the path of the value, and the writer, whatever slipped
 through, fails only the request that carried it.
+
+NUL (U+0000) is text, but PostgreSQL stores it neither in text nor in jsonb. It is replaced with
+U+FFFD on both databases, so an event reads back the same whichever one an instance runs on. In
+JSON a NUL is always written `\u0000`, so a body without those six bytes needs no look (the hot path).
 """
 
 from __future__ import annotations
@@ -16,6 +20,21 @@ from ..errors import Conflict, InvalidField
 # The fields of a normalised event that come from the client (the rest is derived from them).
 EVENT_FIELDS = ('id', 'type', 'level', 'message', 'exception', 'stacktrace', 'metadata', 'environment', 'release',
                 'tags', 'user', 'fingerprint')  # fmt: skip
+
+
+NUL = '\x00'
+NUL_IN_JSON = b'\\u0000'
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with every NUL in its strings (dict keys included) replaced with U+FFFD."""
+    if isinstance(value, str):
+        return value.replace(NUL, '\ufffd') if NUL in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def has_lone_surrogate(text: str) -> bool:

@@ -19,11 +19,12 @@ import peewee as pw
 
 from ..db import is_sqlite
 from ..models import LEVELS, Event, Issue, TagCountHourly
+from .search import PG_DOCUMENT
 from .stats import level_counts
 
 FIELDS = ('level', 'type', 'environment', 'release', 'issue')
 MAX_SUGGESTIONS = 8
-SAMPLE_EVENTS = 5000  # type, environment and release values are ranked over the newest events of the range
+SAMPLE_EVENTS = 5000  # type, environment and release values (PostgreSQL: words too) come from the newest events
 HOUR_MS = 3_600_000
 _TOKEN_RE = re.compile(r'-?(?:[^\s":]+:)?"[^"]*"?|\S+')
 
@@ -118,14 +119,26 @@ def _words(prefix: str, limit: int) -> list[Suggestion]:
     """Words of event messages, types and exceptions that start with `prefix`, most common first."""
     prefix = prefix.lower()
     db = Event._meta.database
-    if not prefix or not is_sqlite(db) or not re.fullmatch(r'\w+', prefix):
+    if not prefix or not re.fullmatch(r'\w+', prefix):
         return []
+    if not is_sqlite(db):
+        return _recent_words(db, prefix, limit)
     # fts5vocab over the existing index, in the connection's temp schema: no schema change, nothing stored.
     db.execute_sql(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.events_fts_terms USING fts5vocab(main, 'events_fts', 'row')"
     )
     rows = db.execute_sql(
         'SELECT term, doc FROM temp.events_fts_terms WHERE term >= ? AND term < ? ORDER BY doc DESC LIMIT ?',
+        (prefix, prefix + '\U0010ffff', limit + 1),
+    ).fetchall()
+    return [Suggestion(term, 'word', doc) for term, doc in rows if term != prefix][:limit]
+
+
+def _recent_words(db: pw.Database, prefix: str, limit: int) -> list[Suggestion]:
+    """PostgreSQL: its GIN index keeps no vocabulary to read, so words come from the newest events."""
+    newest = f'SELECT {PG_DOCUMENT} FROM events ORDER BY seq DESC LIMIT {SAMPLE_EVENTS}'.replace("'", "''")
+    rows = db.execute_sql(
+        f"SELECT word, ndoc FROM ts_stat('{newest}') WHERE word >= %s AND word < %s ORDER BY ndoc DESC, word LIMIT %s",
         (prefix, prefix + '\U0010ffff', limit + 1),
     ).fetchall()
     return [Suggestion(term, 'word', doc) for term, doc in rows if term != prefix][:limit]

@@ -16,7 +16,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,7 @@ from ..bus import Bus, CommitSummary
 from ..db import SQLITE_PRAGMAS, is_sqlite
 from ..errors import Conflict, InsufficientStorage, InvalidApiKey, InvalidField, Overloaded, PulseKitError
 from ..models import Issue
+from . import pg_counting
 from .storable import id_conflict, unstorable_event_error
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint
 SUMMARY_MESSAGE_CHARS = 300
 INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
 ISSUE_CACHE_SIZE = 10_000
-HOUR_MS = 3_600_000  # rollup bucket, milliseconds
 
 
 @dataclass
@@ -420,7 +420,7 @@ class Writer:
             if self._insert_rows(rows) != len(rows):
                 raise _AlreadyStored
             if not self._sqlite:  # on SQLite, triggers count the inserted rows
-                self._count(fresh, issue_ids)
+                pg_counting.count_rollups(self.db, fresh, issue_ids)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
 
@@ -455,34 +455,6 @@ class Writer:
             for start in range(0, len(rows), INSERT_CHUNK_ROWS)
         )
 
-    def _count(self, fresh: list[tuple[int, dict]], issue_ids: dict[tuple[int, str], int]) -> None:
-        """Keep the hourly rollups (per level, per tag value, per issue) in step with the events, same
-        transaction. PostgreSQL only: on SQLite, triggers do it (migrations 0005, 0006)."""
-        levels: Counter = Counter()
-        tags: Counter = Counter()
-        issues: Counter = Counter()
-        for project_id, event in fresh:
-            hour = event['timestamp'] // HOUR_MS * HOUR_MS
-            levels[project_id, hour, event['level']] += 1
-            for key, value in (event['tags'] or {}).items():
-                tags[project_id, hour, key, value] += 1
-            issue_id = issue_ids.get((project_id, event.get('_fingerprint')))
-            if issue_id is not None:
-                issues[issue_id, hour] += 1
-        p = self.db.param
-        for table, columns, counts in (
-            ('event_counts_hourly', 'project_id, hour, level', levels),
-            ('tag_counts_hourly', 'project_id, hour, key, value', tags),
-            ('issue_counts_hourly', 'issue_id, hour', issues),
-        ):
-            if counts:
-                params = ', '.join([p] * (columns.count(',') + 2))
-                self.db.cursor().executemany(
-                    f'INSERT INTO {table} ({columns}, count) VALUES ({params}) '
-                    f'ON CONFLICT ({columns}) DO UPDATE SET count = {table}.count + excluded.count',
-                    [(*key, n) for key, n in counts.items()],
-                )
-
     def _existing_ids(self, ids: list[str]) -> dict[str, int]:
         """Hex id → project id, for the ids already stored."""
         found: dict[str, int] = {}
@@ -507,41 +479,38 @@ class Writer:
             return {}
         known = self._known_issues(by_fingerprint)
         issue_ids: dict[tuple[int, str], int] = {}
-        updates = []
-        for key, group in by_fingerprint.items():
+        changes = []  # PostgreSQL: (events, first, last, level, id) added to each issue by the writer
+        # PostgreSQL: one lock order for every replica's writer (see pg_counting); SQLite: arrival order.
+        for key in list(by_fingerprint) if self._sqlite else sorted(by_fingerprint):
+            group = by_fingerprint[key]
             first = min(e['timestamp'] for e in group)
             last = max(e['timestamp'] for e in group)
             level = max((e['level'] for e in group), key=LEVEL_RANK.__getitem__)
             row = known.get(key)
             if row is None:
-                sample = group[-1]
-                issue = Issue.create(
-                    project=key[0], fingerprint=key[1], title=sample['_title'], culprit=sample['_culprit'],
-                    level=level, status='open', first_seen=first, last_seen=last, event_count=0,
-                )  # fmt: skip
-                out.new_issues.append(issue.id)
-                issue_ids[key] = issue.id
-                updates.append((len(group), first, last, level, 'open', False, None, issue.id))
-                continue
-            issue_id, old_level, status, is_regression, resolved_at, old_first, old_last = row
-            if LEVEL_RANK[level] <= LEVEL_RANK.get(old_level, 0):
-                level = old_level
-            if status == 'resolved':  # it came back: reopen and flag the regression
-                status, is_regression, resolved_at = 'open', True, None
+                issue_id = self._create_issue(key, group[-1], level, first, last)
+                if issue_id is not None:
+                    out.new_issues.append(issue_id)
+                    issue_ids[key] = issue_id
+                    changes.append((len(group), first, last, level, issue_id))
+                    continue
+                row = self._known_issues({key: group})[key]  # another replica created it just now
+            issue_id, _level, status = row[0], row[1], row[2]
+            if status == 'resolved':  # it came back: the update (trigger or SQL) reopens and flags it
                 out.regressed.append(issue_id)
-            updates.append(
-                (len(group), min(first, old_first), max(last, old_last), level, status, is_regression, resolved_at,
-                 issue_id)
-            )  # fmt: skip
+            changes.append((len(group), first, last, level, issue_id))
             issue_ids[key] = issue_id
-        if updates and not self._sqlite:  # on SQLite, triggers update the issues of the inserted rows
-            p = self.db.param
-            self.db.cursor().executemany(
-                f'UPDATE issues SET event_count = event_count + {p}, first_seen = {p}, last_seen = {p}, level = {p}, '
-                f'status = {p}, is_regression = {p}, resolved_at = {p} WHERE id = {p}',
-                updates,
-            )
+        if not self._sqlite:  # on SQLite, triggers update the issues of the inserted rows
+            pg_counting.update_issues(self.db, changes)
         return issue_ids
+
+    def _create_issue(self, key: tuple[int, str], sample: dict, level: str, first: int, last: int) -> int | None:
+        if self._sqlite:  # the only writer (the write lock is held): no one else can create it meanwhile
+            return Issue.create(
+                project=key[0], fingerprint=key[1], title=sample['_title'], culprit=sample['_culprit'],
+                level=level, status='open', first_seen=first, last_seen=last, event_count=0,
+            ).id  # fmt: skip
+        return pg_counting.insert_issue(self.db, key[0], key[1], sample, level, first, last)
 
     def _known_issues(self, by_fingerprint: dict[tuple[int, str], list]) -> dict[tuple[int, str], tuple]:
         """(project_id, fingerprint) → (id, level, status, is_regression, resolved_at, first_seen, last_seen)."""

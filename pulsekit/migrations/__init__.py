@@ -23,10 +23,18 @@ class Dialect:
     bool_true: str
     bool_false: str
     uuid: str
+    json: str  # a JSON document (PostgreSQL: jsonb, so it can be queried and indexed)
+    ref: str  # a column referencing another table's id
 
 
-SQLITE = Dialect('sqlite', 'INTEGER PRIMARY KEY AUTOINCREMENT', 'INTEGER', 'TEXT', '1', '0', 'VARCHAR(40)')
-POSTGRES = Dialect('postgres', 'BIGSERIAL PRIMARY KEY', 'BIGINT', 'TEXT', 'TRUE', 'FALSE', 'UUID')
+SQLITE = Dialect(
+    name='sqlite', pk='INTEGER PRIMARY KEY AUTOINCREMENT', bigint='INTEGER', text='TEXT', bool_true='1',
+    bool_false='0', uuid='VARCHAR(40)', json='TEXT', ref='INTEGER',
+)  # fmt: skip
+POSTGRES = Dialect(
+    name='postgres', pk='BIGSERIAL PRIMARY KEY', bigint='BIGINT', text='TEXT', bool_true='TRUE', bool_false='FALSE',
+    uuid='UUID', json='JSONB', ref='BIGINT',
+)  # fmt: skip
 
 
 def all_migrations() -> list[ModuleType]:

@@ -14,7 +14,7 @@ HOUR_MS = 3_600_000
 def up(db, d):
     db.execute_sql(
         f"""CREATE TABLE event_counts_hourly (
-            project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+            project_id {d.ref} NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
             hour {d.bigint} NOT NULL,
             level VARCHAR(16) NOT NULL,
             count {d.bigint} NOT NULL DEFAULT 0,
@@ -23,7 +23,7 @@ def up(db, d):
     db.execute_sql('CREATE INDEX event_counts_hourly_hour ON event_counts_hourly (hour)')
     db.execute_sql(
         f"""CREATE TABLE tag_counts_hourly (
-            project_id INTEGER NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+            project_id {d.ref} NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
             hour {d.bigint} NOT NULL,
             key VARCHAR(64) NOT NULL,
             value VARCHAR(200) NOT NULL,

@@ -11,7 +11,7 @@ HOUR_MS = 3_600_000
 def up(db, d):
     db.execute_sql(
         f"""CREATE TABLE issue_counts_hourly (
-            issue_id INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+            issue_id {d.ref} NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
             hour {d.bigint} NOT NULL,
             count {d.bigint} NOT NULL DEFAULT 0,
             PRIMARY KEY (issue_id, hour))"""

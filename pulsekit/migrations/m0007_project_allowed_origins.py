@@ -8,4 +8,4 @@ NAME = 'project_allowed_origins'
 
 
 def up(db, d):
-    db.execute_sql(f'ALTER TABLE projects ADD COLUMN allowed_origins {d.text}')
+    db.execute_sql(f'ALTER TABLE projects ADD COLUMN allowed_origins {d.json}')

@@ -16,6 +16,7 @@ import orjson
 
 from pulsekit.errors import InvalidField, PermissionDenied
 from pulsekit.events.ingest import annotate_grouping, prepare_event
+from pulsekit.events.storable import NUL_IN_JSON, without_nul
 from pulsekit.projects import KeyInfo
 from pulsekit.sentry.decode import assemble, decode_sentry_event, premapped_frames
 from pulsekit.sentry.envelope import Envelope, parse_event_payload
@@ -62,7 +63,8 @@ def prepare_payload(payload: bytes, received_at: datetime, client_ip: str | None
             native = map_sentry_event(
                 decoded, client_ip=client_ip, event_id=header_id, fit=False, frames_of=premapped_frames
             )
-            return annotate_grouping(assemble(native, received_at))
+            event = assemble(native, received_at)
+            return annotate_grouping(without_nul(event) if NUL_IN_JSON in payload else event)
         except Exception:  # refused or unsure here (e.g. metadata to clip): the slow path decides and says why
             pass
     return _prepare(parse_event_payload(payload), received_at, client_ip, header_id)

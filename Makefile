@@ -31,7 +31,7 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py
 
 ## Ingest on PostgreSQL beside SQLite: a throwaway cluster (fsync on), one replica and two, events/s as
-## ratios to the same run's ceilings and to SQLite; the cluster is removed afterwards (~3 minutes).
+## ratios to the same run's ceilings and to SQLite; the cluster is removed afterwards (~2 minutes).
 ## BENCH_ARGS='--duration 5' for a shorter run.
 bench-postgres: install
 	$(BIN)/python benchmarks/bench_postgres.py $(BENCH_ARGS)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained demo
+.PHONY: run test install lint format bench bench-postgres bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ format:
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+
+## Ingest on PostgreSQL beside SQLite: a throwaway cluster (fsync on), one replica and two, events/s as
+## ratios to the same run's ceilings and to SQLite; the cluster is removed afterwards (~2 minutes).
+## BENCH_ARGS='--duration 5' for a shorter run.
+bench-postgres: install
+	$(BIN)/python benchmarks/bench_postgres.py $(BENCH_ARGS)
 
 ## Load 1,000,000 events and time the dashboard's queries (events page, search, facets, home)
 bench-sentry: install

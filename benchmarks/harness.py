@@ -210,10 +210,10 @@ def own_cpu_s() -> float:
 
 
 class ProcSampler:
-    """While a phase runs: the peak RSS of a process tree (sampled every 50 ms) and its CPU time."""
+    """While a phase runs: the peak RSS of process trees (sampled every 50 ms) and their CPU time."""
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pids = descendants(pid)
+    def __init__(self, pid: int | list[int], interval: float = 0.05) -> None:
+        self.pids = [p for root in ([pid] if isinstance(pid, int) else pid) for p in descendants(root)]
         self.interval = interval
         self.peak_kb = tree_rss_kb(self.pids)
         self.cpu_s = 0.0
@@ -303,7 +303,8 @@ class Server:
         self._log.close()
 
 
-EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(?:Error|Exception)): ?(.*)$')
+# ...Error, ...Exception, and psycopg's named ones (psycopg.errors.DeadlockDetected: ...)
+EXCEPTION_LINE = re.compile(r'^([A-Za-z_][\w.]*(?:Error|Exception)|[\w.]*errors\.\w+): ?(.*)$')
 
 
 def summarize_log(path: Path) -> dict[str, int]:
@@ -344,9 +345,20 @@ def cli_json(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
 
 
 def render_wrk_script(
-    templates: list[str], nonce: int, batch: int, path: str, out: Path, seed: int, max_ids: int, key: str
+    templates: list[str],
+    nonce: int,
+    batch: int,
+    path: str,
+    out: Path,
+    seed: int,
+    max_ids: int,
+    key: str,
+    addrs: list[str] | None = None,
 ) -> str:
-    """The wrk Lua script (ingest.lua.tmpl) for one run: fresh ids per event, `batch` events per request."""
+    """The wrk Lua script (ingest.lua.tmpl) for one run: fresh ids per event, `batch` events per request.
+
+    `addrs` ('host:port'): servers behind one imagined load balancer; wrk thread i connects to
+    addrs[i % len(addrs)] (default: the URL given to wrk)."""
     lua_templates = ',\n'.join(f'  [==[{t[1:]}]==]' for t in templates)
     return (
         LUA_TEMPLATE.read_text()
@@ -357,6 +369,7 @@ def render_wrk_script(
         .replace('@@SEED@@', str(seed))
         .replace('@@MAX_IDS@@', str(max_ids))
         .replace('@@KEY@@', key)
+        .replace('@@ADDRS@@', ', '.join(f"'{a}'" for a in addrs or []))
         .replace('@@TEMPLATES@@', lua_templates)
     )
 

@@ -138,6 +138,43 @@ async def test_a_lone_surrogate_in_a_native_event_is_refused_with_its_field(api,
         assert Event.select().count() == 0
 
 
+async def test_nul_characters_in_events_are_stored_as_u_fffd_on_both_databases(api):
+    """PostgreSQL stores no NUL (U+0000) in text or jsonb; events keep their text, with U+FFFD in its place."""
+    nul = {
+        'message': 'a\u0000b',
+        'metadata': {'k': 'v\u0000', 'k\u0000': 1},
+        'exception': {'type': 'E\u0000', 'value': 'x'},
+    }
+    literal = {'message': 'a\\u0000b'}  # a backslash, then "u0000": text, not a NUL
+    one = await api.client.post('/api/v1/events', content=orjson.dumps(nul), headers=api.headers())
+    batch = {'events': [nul, literal]}
+    many = await api.client.post('/api/v1/events/batch', content=orjson.dumps(batch), headers=api.headers())
+    assert one.status_code == many.status_code == 202, (one.text, many.text)
+    read = api.headers(api.read_key)
+    stored = [
+        (await api.client.get(f'/api/v1/events/{i}', headers=read)).json()
+        for i in [one.json()['id'], *many.json()['ids']]
+    ]
+    for event in stored[:2]:
+        assert event['message'] == 'a\ufffdb' and event['metadata'] == {'k': 'v\ufffd', 'k\ufffd': 1}
+        assert event['exception']['type'] == 'E\ufffd'
+    assert stored[2]['message'] == 'a\\u0000b'
+
+
+async def test_nul_in_a_name_or_a_url_is_a_client_error_not_a_500(api):
+    admin = api.headers(api.admin_key)
+    response = await api.client.post('/api/v1/projects', content=b'{"name": "Sh\\u0000op"}', headers=admin)
+    assert response.status_code == 422 and 'NUL' in response.json()['error']['message']
+    for path in ('/api/v1/issues?project=a%00b', '/api/v1/events?q=x%00', '/api/v1/projects/sh%00op'):
+        response = await api.client.get(path, headers=admin)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()['error']['code'] == 'invalid_request'
+    with api.services.db.connection_context():
+        from pulsekit.models import Project
+
+        assert Project.select().count() == 1
+
+
 async def _hold_writer(api, jobs: int):
     """Block the writer until `jobs` more jobs are queued, so that they share one group commit."""
     gate = asyncio.Event()

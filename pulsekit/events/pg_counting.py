@@ -20,19 +20,27 @@ import peewee as pw
 HOUR_MS = 3_600_000  # rollup bucket, milliseconds
 
 _RANK = "CASE {} WHEN 'debug' THEN 0 WHEN 'info' THEN 1 WHEN 'warning' THEN 2 WHEN 'error' THEN 3 ELSE 4 END"
-_UPDATE_ISSUE = f"""UPDATE issues SET
-    event_count = event_count + %s,
-    first_seen = LEAST(first_seen, %s),
-    last_seen = GREATEST(last_seen, %s),
-    level = CASE WHEN {_RANK.format('%s')} > {_RANK.format('level')} THEN %s ELSE level END,
-    is_regression = is_regression OR status = 'resolved',
-    resolved_at = CASE WHEN status = 'resolved' THEN NULL ELSE resolved_at END,
-    status = CASE WHEN status = 'resolved' THEN 'open' ELSE status END
-    WHERE id = %s"""
+TRANSIENT_RETRIES = 5  # redos of a group commit that lost a deadlock to another writer
+TRANSIENT_SQLSTATES = {'40P01', '40001'}  # deadlock_detected, serialization_failure
+
+# NO KEY UPDATE, the lock the UPDATE itself takes: FOR UPDATE would also wait for the KEY SHARE locks
+# that other writers' events (their issue_id foreign keys) hold on the same issues, and deadlock.
+_LOCK_ISSUES = 'SELECT id FROM issues WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE'
+_UPDATE_ISSUES = f"""UPDATE issues SET
+    event_count = issues.event_count + v.n,
+    first_seen = LEAST(issues.first_seen, v.first_seen),
+    last_seen = GREATEST(issues.last_seen, v.last_seen),
+    level = CASE WHEN {_RANK.format('v.level')} > {_RANK.format('issues.level')} THEN v.level ELSE issues.level END,
+    is_regression = issues.is_regression OR issues.status = 'resolved',
+    resolved_at = CASE WHEN issues.status = 'resolved' THEN NULL ELSE issues.resolved_at END,
+    status = CASE WHEN issues.status = 'resolved' THEN 'open' ELSE issues.status END
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
+        AS v(n, first_seen, last_seen, level, id)
+    WHERE issues.id = v.id"""
 _ROLLUPS = (
-    ('event_counts_hourly', 'project_id, hour, level'),
-    ('tag_counts_hourly', 'project_id, hour, key, value'),
-    ('issue_counts_hourly', 'issue_id, hour'),
+    ('event_counts_hourly', 'project_id, hour, level', ('integer', 'bigint', 'text')),
+    ('tag_counts_hourly', 'project_id, hour, key, value', ('integer', 'bigint', 'text', 'text')),
+    ('issue_counts_hourly', 'issue_id, hour', ('bigint', 'bigint')),
 )
 
 
@@ -49,10 +57,13 @@ def insert_issue(db: pw.Database, project_id: int, fingerprint: str, sample: dic
 
 
 def update_issues(db: pw.Database, changes: list[tuple[int, int, int, str, int]]) -> None:
-    """Add each (events, first seen, last seen, highest level, issue id) to its issue."""
-    rows = [(n, first, last, level, level, issue_id) for n, first, last, level, issue_id in sorted(changes, key=_last)]
-    if rows:
-        db.cursor().executemany(_UPDATE_ISSUE, rows)
+    """Add each (events, first seen, last seen, highest level, issue id) to its issue: the rows locked in
+    id order first, then one UPDATE for all. These rows stay locked until the commit, and a statement
+    per issue would keep the others waiting through a round trip (and a GIL hand-over) per issue."""
+    if changes:
+        columns = [list(c) for c in zip(*sorted(changes, key=_last), strict=True)]
+        db.execute_sql(_LOCK_ISSUES, (columns[4],))
+        db.execute_sql(_UPDATE_ISSUES, columns)
 
 
 def count_rollups(db: pw.Database, fresh: list[tuple[int, dict]], issue_ids: dict[tuple[int, str], int]) -> None:
@@ -68,14 +79,32 @@ def count_rollups(db: pw.Database, fresh: list[tuple[int, dict]], issue_ids: dic
         issue_id = issue_ids.get((project_id, event.get('_fingerprint')))
         if issue_id is not None:
             issues[issue_id, hour] += 1
-    for (table, columns), counts in zip(_ROLLUPS, (levels, tags, issues), strict=True):
+    # One statement per table, its rows in key order (one lock order for every writer): the current
+    # hour's rows are the hottest of the database, locked from here to the commit.
+    for (table, columns, types), counts in zip(_ROLLUPS, (levels, tags, issues), strict=True):
         if counts:
-            params = ', '.join(['%s'] * (columns.count(',') + 2))
-            db.cursor().executemany(
-                f'INSERT INTO {table} ({columns}, count) VALUES ({params}) '
+            rows = sorted(counts.items())
+            arrays = [list(c) for c in zip(*(key for key, _ in rows), strict=True)] + [[n for _, n in rows]]
+            unnest = ', '.join(f'%s::{t}[]' for t in (*types, 'bigint'))
+            order = ', '.join(str(i + 1) for i in range(len(types)))
+            db.execute_sql(
+                f'INSERT INTO {table} ({columns}, count) SELECT * FROM unnest({unnest}) ORDER BY {order} '
                 f'ON CONFLICT ({columns}) DO UPDATE SET count = {table}.count + excluded.count',
-                [(*key, n) for key, n in sorted(counts.items())],
+                arrays,
             )
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """A deadlock or serialization failure anywhere in the chain (Peewee wraps psycopg's errors)."""
+    for _ in range(8):
+        if exc is None:
+            return False
+        if getattr(exc, 'sqlstate', None) in TRANSIENT_SQLSTATES:
+            return True
+        if exc.args and isinstance(exc.args[0], BaseException) and is_transient(exc.args[0]):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _last(change: tuple) -> int:

@@ -64,6 +64,10 @@ class _AlreadyStored(Exception):
     """Some events of an optimistic insert were stored before: redo the group with the id lookup."""
 
 
+class _Transient(Exception):
+    """PostgreSQL: the transaction lost a deadlock or serialization race with another writer."""
+
+
 class _RedoJobByJob(Exception):
     """The one-pass commit of a group failed; it is rolled back and redone job by job."""
 
@@ -260,7 +264,7 @@ class Writer:
                 out = None
             if out is None:
                 self._issue_cache.clear()  # tasks, new issues or failures: states may have changed
-                out = self._commit_in_one_pass(group)
+                out = self._commit_in_one_pass_retried(group)
             if out is None:  # something in the group failed: redo it job by job, so only the culprit fails
                 out = self._commit_job_by_job(group)
             self.commits += 1
@@ -339,6 +343,8 @@ class Writer:
                     try:
                         results = self._store_events(event_jobs, out, stored=set())
                     except Exception as exc:
+                        if pg_counting.is_transient(exc):
+                            raise _Transient from exc
                         raise _RedoJobByJob from exc
                     for job, result in zip(event_jobs, results, strict=True):
                         job.result = result
@@ -346,6 +352,16 @@ class Writer:
         except _RedoJobByJob:
             return None
         return out
+
+    def _commit_in_one_pass_retried(self, group: list[_Job]) -> _Outcome | None:
+        """PostgreSQL: a transaction that lost a deadlock to another replica's writer is redone whole; the
+        job-by-job path would answer 500 to whichever job's savepoint lost the next one."""
+        for attempt in range(1, pg_counting.TRANSIENT_RETRIES + 1):
+            try:
+                return self._commit_in_one_pass(group)
+            except _Transient:
+                log.info('group commit redone after a deadlock with another writer (attempt %d)', attempt)
+        return None
 
     def _commit_job_by_job(self, group: list[_Job]) -> _Outcome:
         out = _Outcome()
@@ -414,12 +430,15 @@ class Writer:
     def _store_events(self, jobs: list[_Job], out: _Outcome, *, stored: set[str]) -> list[list[str]]:
         """Insert the jobs' events whose (hex) ids are not in `stored`; empty `stored`: optimistically."""
         fresh = _fresh_events(jobs, stored)
-        issue_ids = self._upsert_issues(fresh, out)
+        issue_ids, changes = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
             if self._insert_rows(rows) != len(rows):
                 raise _AlreadyStored
             if not self._sqlite:  # on SQLite, triggers count the inserted rows
+                # The rows every replica's writer shares last, after the events' INSERT: they stay locked
+                # from here to the commit, so the other writers wait only for this and the WAL flush.
+                pg_counting.update_issues(self.db, changes)
                 pg_counting.count_rollups(self.db, fresh, issue_ids)
         out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
         return [[str(e['id']) for e in job.events] for job in jobs]
@@ -476,7 +495,7 @@ class Writer:
             if event.get('_fingerprint'):
                 by_fingerprint.setdefault((project_id, event['_fingerprint']), []).append(event)
         if not by_fingerprint:
-            return {}
+            return {}, []
         known = self._known_issues(by_fingerprint)
         issue_ids: dict[tuple[int, str], int] = {}
         changes = []  # PostgreSQL: (events, first, last, level, id) added to each issue by the writer
@@ -500,9 +519,7 @@ class Writer:
                 out.regressed.append(issue_id)
             changes.append((len(group), first, last, level, issue_id))
             issue_ids[key] = issue_id
-        if not self._sqlite:  # on SQLite, triggers update the issues of the inserted rows
-            pg_counting.update_issues(self.db, changes)
-        return issue_ids
+        return issue_ids, changes  # PostgreSQL: changes for pg_counting.update_issues (SQLite: triggers)
 
     def _create_issue(self, key: tuple[int, str], sample: dict, level: str, first: int, last: int) -> int | None:
         if self._sqlite:  # the only writer (the write lock is held): no one else can create it meanwhile

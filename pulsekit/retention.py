@@ -113,7 +113,7 @@ def delete_events_chunk(condition: pw.Expression, limit: int = CHUNK_ROWS) -> tu
     if not rows:
         return 0, 0
     per_issue = Counter(issue_id for _, issue_id in rows if issue_id is not None)
-    for issue_id, n in per_issue.items():
+    for issue_id, n in sorted(per_issue.items()):  # id order, as the writers lock issues (pg_counting)
         remaining = pw.Case(None, [(Issue.event_count > n, Issue.event_count - n)], 0)
         Issue.update(event_count=remaining).where(Issue.id == issue_id).execute()
     issues_deleted = 0

@@ -125,6 +125,20 @@ def test_a_retried_event_is_stored_counted_and_announced_once(services):
         assert hourly == 3
 
 
+def test_a_large_batch_retried_with_new_events_is_stored_and_counted_once(services):
+    # Large enough for PostgreSQL's COPY path, which has no ON CONFLICT and must fall back.
+    with services.db.connection_context():
+        project = create_project('Shop')
+    ids = [str(uuid.uuid4()) for _ in range(300)]
+    services.writer.write_sync(project.id, [_error(i) for i in ids[:200]])
+    assert services.writer.write_sync(project.id, [_error(i) for i in ids]) == ids  # 200 retried, 100 new
+    with services.db.connection_context():
+        assert Event.select().count() == 300
+        [issue] = Issue.select()
+        assert issue.event_count == 300
+        assert services.db.execute_sql('SELECT sum(count) FROM issue_counts_hourly').fetchone()[0] == 300
+
+
 def test_an_issue_resolved_meanwhile_comes_back_as_a_regression(services):
     with services.db.connection_context():
         project = create_project('Shop')

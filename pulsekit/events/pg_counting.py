@@ -94,6 +94,17 @@ def count_rollups(db: pw.Database, fresh: list[tuple[int, dict]], issue_ids: dic
             )
 
 
+def copy_events(db: pw.Database, columns: tuple[str, ...], rows: list[tuple]) -> int:
+    """Insert many events by COPY: no statement to parse and no parameters to bind per row. COPY has no
+    ON CONFLICT, so an id stored before (a client's retry) fails the whole COPY, like any other
+    error; the writer then redoes the group with its id lookup, which inserts only what is new."""
+    cursor = db.cursor()
+    with pw.__exception_wrapper__, cursor.copy(f'COPY events ({", ".join(columns)}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)
+
+
 def is_transient(exc: BaseException | None) -> bool:
     """A deadlock or serialization failure anywhere in the chain (Peewee wraps psycopg's errors)."""
     for _ in range(8):

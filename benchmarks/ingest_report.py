@@ -42,6 +42,11 @@ def mb(kb: int) -> float:
     return kb / 1024
 
 
+def info_ratio(label: str, value: float, unit: str, base: float, base_unit: str) -> Row:
+    """A row that only informs: `value` beside `base`, and their ratio."""
+    return Row(label, fmt_rate(value, unit), fmt_rate(base, base_unit), f'{value / base:.0%}', 'info')
+
+
 def build_rows(r: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     noop_s: WrkResult | None = r.get('noop_single')
@@ -67,12 +72,12 @@ def build_rows(r: dict[str, Any]) -> list[Row]:
         )
         if real_s.per_cpu_s and noop_s.per_cpu_s:
             rows.append(
-                Row(
+                info_ratio(
                     '    the same per server CPU-second',
-                    fmt_rate(real_s.per_cpu_s, 'ev/cpu-s'),
-                    fmt_rate(noop_s.per_cpu_s, 'req/cpu-s no-op'),
-                    f'{real_s.per_cpu_s / noop_s.per_cpu_s:.0%}',
-                    'info',
+                    real_s.per_cpu_s,
+                    'ev/cpu-s',
+                    noop_s.per_cpu_s,
+                    'req/cpu-s no-op',
                 )
             )
     elif noop_s:
@@ -91,24 +96,17 @@ def build_rows(r: dict[str, Any]) -> list[Row]:
         )
         if real_b.per_cpu_s and ceiling['rows_per_cpu_s']:
             rows.append(
-                Row(
-                    '    the same per CPU-second',
-                    fmt_rate(real_b.per_cpu_s, 'ev/cpu-s'),
-                    fmt_rate(ceiling['rows_per_cpu_s'], 'rows/cpu-s sqlite3'),
-                    f'{real_b.per_cpu_s / ceiling["rows_per_cpu_s"]:.0%}',
-                    'info',
+                info_ratio(
+                    '    the same per CPU-second', real_b.per_cpu_s, 'ev/cpu-s', ceiling['rows_per_cpu_s'],
+                    'rows/cpu-s sqlite3',
                 )
-            )
+            )  # fmt: skip
     elif ceiling:
         rows.append(Row('(b) sqlite3 executemany ceiling', fmt_rate(ceiling['rows_per_s'], 'rows/s')))
     if real_b and noop_b:
         rows.append(
-            Row(
-                '    batch vs no-op with same bodies',
-                fmt_rate(real_b.events_per_s, 'ev/s'),
-                fmt_rate(noop_b.events_per_s, 'ev/s no-op'),
-                f'{real_b.events_per_s / noop_b.events_per_s:.0%}',
-                'info',
+            info_ratio(
+                '    batch vs no-op with same bodies', real_b.events_per_s, 'ev/s', noop_b.events_per_s, 'ev/s no-op'
             )
         )
     elif noop_b:

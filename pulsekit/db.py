@@ -142,7 +142,7 @@ def json_text(db: pw.Database, column: pw.Field, key: str) -> pw.Node:
     """SQL for the text value of `column[key]` of a JSON text column."""
     if is_sqlite(db):
         return pw.fn.json_extract(column, '$."' + key.replace('"', '') + '"')
-    return pw.NodeList((pw.SQL('(CAST('), column, pw.SQL(' AS jsonb) ->> '), pw.Value(key), pw.SQL(')')), glue='')
+    return pw.NodeList((pw.SQL('('), column, pw.SQL(' ->> '), pw.Value(key), pw.SQL(')')), glue='')  # a jsonb column
 
 
 def get_visible(model: type[pw.Model], condition: pw.Expression, project_ids: list[int] | None, missing: str):

@@ -6,9 +6,11 @@ dialect-specific pieces (`json_text`, `dialect`).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +33,8 @@ CHECKPOINT_INTERVAL_S = 1.0  # how often the WAL is copied back into the databas
 # journal_size_limit, to which SQLite truncates the file when it starts over, so the -wal file
 # stays near this size plus what arrives in the second it takes to notice (documented bound: 256 MB).
 WAL_RESTART_BYTES = 64 * 1024 * 1024
+CATCH_UP_ROUNDS = 2  # extra checkpoint rounds at most before a restart (see Checkpointer.catch_up)
+CATCH_UP_DONE_FRAMES = 256  # a round that copied fewer new frames than this (1 MB) is close enough
 
 # WAL lets readers run beside the single writer; synchronous=NORMAL in WAL mode loses nothing
 # on a process crash (kill -9), only possibly the last transactions on power loss.
@@ -185,6 +189,24 @@ def latest_version() -> int:
     return migrations.all_migrations()[-1].VERSION
 
 
+_sync_file_range = getattr(ctypes.CDLL(None), 'sync_file_range', None) if sys.platform == 'linux' else None
+SYNC_FILE_RANGE_WAIT_BEFORE, SYNC_FILE_RANGE_WRITE, SYNC_FILE_RANGE_WAIT_AFTER = 1, 2, 4  # <fcntl.h>
+
+
+def start_file_writeback(fd: int, *, wait: bool = False) -> bool:
+    """Start writing the file's dirty pages to disk; with `wait`, until they are written (data only: no
+    journal commit, unlike fdatasync). False: the kernel refused it, or this is not Linux (then it is a
+    no-op: the restart's sync simply has more to write)."""
+    if _sync_file_range is None:
+        return False
+    flags = (
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER
+        if wait
+        else SYNC_FILE_RANGE_WRITE
+    )
+    return _sync_file_range(fd, ctypes.c_int64(0), ctypes.c_int64(0), flags) == 0
+
+
 class Checkpointer:
     """Copies the SQLite WAL back into the database file on its own thread, and watches the disk.
 
@@ -198,6 +220,18 @@ class Checkpointer:
     already copied back, and with commits arriving all the time the copy never catches up at that
     moment. So when the WAL holds more than WAL_RESTART_BYTES, `on_large_wal` asks the writer to
     run a RESTART checkpoint between two commits (see Writer.request_wal_restart).
+
+    A PASSIVE round that cannot copy the whole WAL (commits keep arriving) syncs the WAL but not the
+    database file: only a checkpoint that copies everything does, and that is the writer's RESTART.
+    So that sync had to write out every page copied since the previous one, on the writer's thread,
+    and it grew with the database (at 1,000 events/s: 22 ms at 0.4 GB, 58 ms at 1.5 GB, every 3 s;
+    the p99 ack latency followed). Each round now starts the writeback of the pages it copied
+    (`sync_file_range`, as PostgreSQL's checkpointer does: no SQLite lock). Before asking for a
+    restart, it also copies what arrived during its round (`catch_up`) and waits for the writeback,
+    so the restart copies and syncs only the last moment's pages: 2-8 ms at any size, during
+    retention's deletes too (which dirty pages all over the file: 43-88 ms before). A blocking
+    `fdatasync` every round instead slowed the writer's own WAL writes. Durability is unchanged:
+    SQLite's own syncs still decide it.
 
     Each round also records the WAL's size, for health.
     """
@@ -245,6 +279,32 @@ class Checkpointer:
         finally:
             conn.close()
 
+    def start_writeback(self, *, wait: bool = False) -> None:
+        """Have the OS write the pages this round copied into the file (see the class doc)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            start_file_writeback(fd, wait=wait)
+        finally:
+            os.close(fd)
+
+    def catch_up(self, copied: int) -> None:
+        """Before a restart: copy, round after round, what the writer added meanwhile (each round is shorter
+        than the last), then wait until the file's pages are on disk, so the restart, which holds the
+        writer, has little left to copy or sync. `copied`: frames the last round had copied."""
+        for _ in range(CATCH_UP_ROUNDS):
+            result = self.checkpoint()
+            if result is None:
+                break
+            self.start_writeback()
+            is_close = result[2] - copied < CATCH_UP_DONE_FRAMES
+            copied = result[2]
+            if is_close:
+                break
+        self.start_writeback(wait=True)
+
     def measure(self) -> None:
         """Refresh wal_bytes."""
         try:
@@ -261,7 +321,11 @@ class Checkpointer:
                 result = self.checkpoint()
                 self.measure()
                 frames_in_wal = result[1] if result else 0
-                if self.on_large_wal and frames_in_wal * (self._page_size or 4096) > self.wal_restart_bytes:
+                is_large = frames_in_wal * (self._page_size or 4096) > self.wal_restart_bytes
+                if self.on_large_wal and is_large:
+                    self.catch_up(result[2])
                     self.on_large_wal()
+                else:
+                    self.start_writeback()
             except Exception:  # a task boundary: log it and keep going
                 log.exception('WAL checkpoint failed')

@@ -61,6 +61,32 @@ def test_a_job_for_a_missing_project_fails_alone_in_a_shared_commit(services, se
         assert sorted(e.message for e in Event.select()) == ['first', 'last']
 
 
+def test_events_queued_before_a_task_are_answered_without_waiting_for_it(services):
+    # Retention deletes in writer tasks all the time under load: ingest must not wait on them.
+    with services.db.connection_context():
+        project = create_project('Shop')
+    results: dict[str, object] = {}
+    task_release = threading.Event()
+
+    def write() -> None:
+        results['ids'] = services.writer.write_sync(project.id, [prepare_event({'message': 'first'}, NOW)], 10)
+
+    writing = threading.Thread(target=write)
+    with writer_held(services.writer):
+        writing.start()
+        deadline = time.monotonic() + 5
+        while services.writer.queue_depth < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        slow_task = services.writer.run_task(lambda: task_release.wait(30))
+    writing.join(5)
+    try:
+        assert isinstance(results.get('ids'), list)  # answered…
+        assert not slow_task.done()  # …while the task queued after it still runs
+    finally:
+        task_release.set()
+    slow_task.result(10)
+
+
 def test_stop_drains_queued_writes(settings):
     svc = start_services(settings)
     with svc.db.connection_context():

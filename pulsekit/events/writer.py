@@ -200,6 +200,10 @@ class Writer:
                 return None
             group, size = [], 0
             while self._jobs and (not group or size + self._jobs[0].size <= self.max_batch_events):
+                if group and (group[0].task is not None or self._jobs[0].task is not None):
+                    # A task commits alone: the ingest requests queued before it are answered without
+                    # waiting for it (a retention chunk takes milliseconds; an event commit, one).
+                    break
                 job = self._jobs.popleft()
                 group.append(job)
                 size += job.size

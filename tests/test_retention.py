@@ -3,11 +3,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pulsekit import retention
 from pulsekit.config import Settings
 from pulsekit.instance_settings import default_retention_days, set_setting
 from pulsekit.models import Event, EventCountHourly, Issue, IssueCountHourly, TagCountHourly, to_millis
 from pulsekit.projects import create_project
-from pulsekit.retention import prune, writer_runner
+from pulsekit.retention import FREE_PAGES_KEPT, prune, writer_runner
 
 from .projects_support import migrated_db, store
 
@@ -105,8 +106,62 @@ def test_new_databases_use_incremental_auto_vacuum_and_prune_hands_space_back(en
 
     assert report.events_deleted == 400
     assert report.pages_freed > 0
-    assert db.execute_sql('PRAGMA freelist_count').fetchone()[0] == 0
-    assert db.execute_sql('PRAGMA page_count').fetchone()[0] < pages_before
+    pages, free = _pages(db)
+    assert free <= (pages - free) * FREE_PAGES_KEPT + 2  # kept for new events: a quarter of the rest (± pointer maps)
+    assert pages < pages_before / 2
+
+
+@pytest.mark.parametrize(
+    'budget_s, chunks',
+    [(60.0, [100, 200, 0]), (1e-9, [100, *[retention.MIN_CHUNK_ROWS] * (200 // retention.MIN_CHUNK_ROWS), 0])],
+)
+def test_delete_chunks_follow_the_time_budget(env, monkeypatch, budget_s, chunks):
+    # A slow chunk holds every ingest request queued behind it: the size follows the measured pace
+    # (fast: doubling from the first 100; slow: the least).
+    _db, writer = env
+    project = create_project('Paced')
+    for _ in range(3):
+        store(writer, project.id, [_error('Old', 40) for _ in range(100)], NOW)
+    store(writer, project.id, [_error('Old', 1)], NOW)
+    monkeypatch.setattr(retention, 'CHUNK_BUDGET_S', budget_s)
+    deleted_per_chunk = []
+
+    def run(task):
+        result = writer_runner(writer)(task)
+        if isinstance(result, tuple) and isinstance(result[0], tuple):  # a delete chunk: ((events, issues), took_s)
+            deleted_per_chunk.append(result[0][0])
+        return result
+
+    report = retention.prune(run, 30, now=NOW)
+
+    assert deleted_per_chunk == chunks
+    assert report.events_deleted == 300
+    assert Issue.get().event_count == 1
+    assert Event.select().count() == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_small_prune_keeps_its_pages_for_the_next_events(env):
+    db, writer = env
+    project = create_project('Steady')
+    big = 'x' * 8000
+    store(writer, project.id, [{'message': f'{big} old {i}', 'timestamp': _at(60)} for i in range(20)], NOW)
+    store(writer, project.id, [{'message': f'{big} new {i}', 'timestamp': _at(1)} for i in range(200)], NOW)
+    pages_before, _ = _pages(db)
+
+    report = prune(writer_runner(writer), 30, now=NOW)
+
+    assert report.events_deleted == 20
+    assert report.pages_freed == 0  # a tenth of the data: kept, the next events fill it
+    pages, free = _pages(db)
+    assert pages == pages_before and free > 0
+    store(writer, project.id, [{'message': f'{big} next {i}', 'timestamp': _at(0)} for i in range(20)], NOW)
+    assert _pages(db)[0] - pages < free / 4  # mostly reused, not appended (new index pages may be)
+
+
+def _pages(db) -> tuple[int, int]:
+    """(pages in the file, free pages among them)"""
+    return tuple(db.execute_sql(f'PRAGMA {name}').fetchone()[0] for name in ('page_count', 'freelist_count'))
 
 
 def test_default_retention_is_the_admin_setting_else_the_environment(env):

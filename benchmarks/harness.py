@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,21 @@ def rss_kb(pid: int, field: str = 'VmRSS') -> int | None:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     return None
+
+
+def mapped_file_kb(pid: int, path: Path) -> int:
+    """Resident kB of the process's memory maps of `path` (the database's mmap: page cache, not heap)."""
+    total, in_file = 0, False
+    try:
+        with open(f'/proc/{pid}/smaps') as f:
+            for line in f:
+                if line[0] in '0123456789abcdef' and '-' in line.split(' ', 1)[0]:  # a mapping's header line
+                    in_file = line.rstrip('\n').endswith(str(path))
+                elif in_file and line.startswith('Rss:'):
+                    total += int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    return total
 
 
 def descendants(pid: int) -> list[int]:
@@ -392,13 +408,14 @@ def ro_connect(path: Path) -> sqlite3.Connection:
 class DashboardReader:
     """Polls the read API like open dashboard pages: newest events, issues, a full-text search."""
 
-    def __init__(self, base: str, key: str) -> None:
-        self.urls = [
-            f'{base}/api/v1/events?limit=50',
-            f'{base}/api/v1/issues?limit=50',
-            f'{base}/api/v1/events?q=checkout',
-        ]
+    def __init__(self, base: str, key: str, on_read: Callable[[str, float], None] | None = None) -> None:
+        self.urls = {
+            'events': f'{base}/api/v1/events?limit=50',
+            'issues': f'{base}/api/v1/issues?limit=50',
+            'search': f'{base}/api/v1/events?q=checkout',
+        }
         self.key = key
+        self.on_read = on_read  # (query name, milliseconds) after each successful read
         self.reads = 0
         self.failures = 0
         self._stop = threading.Event()
@@ -406,12 +423,15 @@ class DashboardReader:
 
     def _run(self) -> None:
         while not self._stop.wait(READ_INTERVAL_S):
-            for url in self.urls:
+            for name, url in self.urls.items():
                 request = urllib.request.Request(url, headers={'X-PulseKit-Key': self.key})
                 try:
+                    start = time.perf_counter()
                     with urllib.request.urlopen(request, timeout=10) as response:
                         response.read()
                     self.reads += 1
+                    if self.on_read:
+                        self.on_read(name, (time.perf_counter() - start) * 1000)
                 except Exception:
                     self.failures += 1
 

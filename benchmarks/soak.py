@@ -3,16 +3,22 @@
 Sends a steady mix (by default 1,000 events/s: 40 % single events, 40 % in batches of 50, 20 % as
 real sentry-sdk error envelopes of ~18 KB) while a reader polls the read API the way open
 dashboard pages do. Prints, for every minute: events/s accepted, p50/p99 acknowledgement
-latency, refused requests, server RSS, database and WAL size, and the writer's queue depth (from
-/api/v1/health). Then checks the targets of issue #20 against minute 2 (after warm-up).
+latency, refused requests, server RSS (and its parts: the database's memory map, the heap),
+database and WAL size, the writer's queue depth (from /api/v1/health) and the reader's latency.
+Then checks the targets of issue #20 against minute 2 (after warm-up).
 
     .venv/bin/python benchmarks/soak.py                    # 10 minutes at 1,000 events/s
     .venv/bin/python benchmarks/soak.py --minutes 3        # shorter
-    .venv/bin/python benchmarks/soak.py --turnover 2       # data ages out 2 minutes after it arrives
+    .venv/bin/python benchmarks/soak.py --turnover 1       # data ages out 1 minute after it arrives
 
 --turnover N: the project keeps events 1 day and every event is stamped 1 day minus N minutes
 ago, and the retention job runs every 30 s, so the data set turns over after N minutes and disk
-use should level off instead of growing (deletes reuse pages; incremental vacuum returns them).
+use should level off instead of growing (deletes free pages that new events reuse). With N=1 the
+retention job deletes from minute 2 on, so minute 2, the reference, is already the steady state.
+
+RSS: SQLite maps the first 256 MB of the database file (mmap_size), and RSS counts the mapped
+pages it has read. That map is the kernel's page cache, shared and reclaimable, and it fills as
+retention's reused pages are read; the memory check is on RSS less that map, and the whole is shown.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from harness import (
     free_port,
     log,
     make_events,
+    mapped_file_kb,
     pulsekit_cmd,
     rss_kb,
 )
@@ -64,9 +71,12 @@ class Minute:
     accepted_events: int = 0
     refused: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    reads_ms: dict[str, list[float]] = field(default_factory=dict)  # the reader's queries, by name
     queue_depths: list[int] = field(default_factory=list)
     rss_kb: int = 0
-    anon_kb: int = 0  # RssAnon: heap and stacks, without the mapped database pages
+    anon_kb: int = 0  # RssAnon: heap and stacks
+    db_map_kb: int = 0  # resident pages of the database's memory map (SQLite's mmap_size: page cache)
+    own_kb: int = 0  # RSS less the database's map: what the process itself holds
     db_bytes: int = 0
     wal_bytes: int = 0
 
@@ -104,6 +114,9 @@ class Load:
         self.envelopes = Envelopes()
         self.minutes: list[Minute] = [Minute()]
         self.behind = 0  # requests skipped because MAX_IN_FLIGHT were already waiting
+
+    def record_read(self, name: str, ms: float) -> None:
+        self.minutes[-1].reads_ms.setdefault(name, []).append(ms)
 
     def when(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC) - self.age
@@ -227,7 +240,10 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
                 minute.queue_depths.append(json.loads(answer.read()).get('writer_queue_depth', 0))
         except Exception:
             pass
-        minute.rss_kb = max(minute.rss_kb, rss_kb(server.pid) or 0)
+        rss, db_map = rss_kb(server.pid) or 0, mapped_file_kb(server.pid, db_path)
+        minute.rss_kb = max(minute.rss_kb, rss)
+        minute.db_map_kb = max(minute.db_map_kb, db_map)
+        minute.own_kb = max(minute.own_kb, rss - db_map)
         minute.anon_kb = max(minute.anon_kb, rss_kb(server.pid, 'RssAnon') or 0)
         minute.db_bytes = db_path.stat().st_size if db_path.exists() else 0
         minute.wal_bytes = max(minute.wal_bytes, wal.stat().st_size if wal.exists() else 0)
@@ -240,14 +256,15 @@ def p(values: list[float], q: float) -> float:
 def report(load: Load, turnover: float | None) -> bool:
     minutes = [m for m in load.minutes if m.latencies_ms]
     print(f'\n{"min":>3} {"events/s":>9} {"p50 ms":>7} {"p99 ms":>7} {"refused":>8} {"RSS MB":>7} '
-          f'{"heap MB":>8} {"db MB":>7} {"WAL MB":>7} {"queue max":>9}')  # fmt: skip
+          f'{"db map MB":>9} {"heap MB":>8} {"db MB":>7} {"WAL MB":>7} {"queue max":>9}  reads p50 ms')  # fmt: skip
     for n, m in enumerate(minutes, 1):
         refused = sum(m.refused.values())
         print(
             f'{n:>3} {m.accepted_events / 60:>9,.0f} {statistics.median(m.latencies_ms):>7.1f} '
-            f'{p(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.anon_kb / 1024:>8.0f} '
-            f'{m.db_bytes / 1e6:>7.0f} '
-            f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9}'
+            f'{p(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.db_map_kb / 1024:>9.0f} '
+            f'{m.anon_kb / 1024:>8.0f} {m.db_bytes / 1e6:>7.0f} '
+            f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9}  '
+            + ' '.join(f'{name} {statistics.median(ms):.1f}' for name, ms in sorted(m.reads_ms.items()))
         )
     refused: dict[int, int] = {}
     for m in minutes:
@@ -262,13 +279,13 @@ def report(load: Load, turnover: float | None) -> bool:
         return True
     ref, after = minutes[1], minutes[2:]
     rss_dev = max(abs(m.rss_kb / ref.rss_kb - 1) for m in after)
-    anon_dev = max(abs(m.anon_kb / ref.anon_kb - 1) for m in after)
+    own_dev = max(abs(m.own_kb / ref.own_kb - 1) for m in after)
+    db_map_peak = max(m.db_map_kb for m in minutes) / 1024
     p99_ref = p(ref.latencies_ms, 0.99)
     p99_dev = max(abs(p(m.latencies_ms, 0.99) / p99_ref - 1) for m in after)
     wal_peak = max(m.wal_bytes for m in minutes) / 1e6
     checks = [
-        ('RSS after minute 2, largest deviation', f'{rss_dev:+.0%}', rss_dev <= TARGET_FLAT),
-        ('heap (RssAnon) after minute 2, largest deviation', f'{anon_dev:+.0%}', anon_dev <= TARGET_FLAT),
+        ('RSS less the database map, after minute 2, largest deviation', f'{own_dev:+.0%}', own_dev <= TARGET_FLAT),
         ('p99 after minute 2, largest deviation', f'{p99_dev:+.0%}', p99_dev <= TARGET_FLAT),
         ('WAL peak', f'{wal_peak:.0f} MB', wal_peak <= TARGET_WAL_MB),
     ]
@@ -278,8 +295,11 @@ def report(load: Load, turnover: float | None) -> bool:
             growth = (settled[-1].db_bytes - settled[0].db_bytes) / max(1, settled[0].db_bytes)
             checks.append((f'database growth after minute {turnover + 1:.0f}', f'{growth:+.0%}', growth <= 0.2))
     print()
+    whole = 'RSS as a whole after minute 2, largest deviation'
+    print(f'  {whole:<60} {rss_dev:>+8.0%}  (the database map fills as its pages are read,')
+    print(f"  {'':<60} {'':>8}   up to SQLite's mmap_size; peak here {db_map_peak:.0f} MiB)")
     for name, value, is_met in checks:
-        print(f'  {name:<50} {value:>8}  {"met" if is_met else "MISSED"}')
+        print(f'  {name:<60} {value:>8}  {"met" if is_met else "MISSED"}')
     return all(is_met for _, _, is_met in checks)
 
 
@@ -313,7 +333,7 @@ def main() -> int:
             log(f'soak: {args.rate:,.0f} events/s for {args.minutes:g} min'
                 + (f', data ages out after {args.turnover:g} min' if args.turnover is not None else ''))  # fmt: skip
             sampler.start()
-            with DashboardReader(server.base, key):
+            with DashboardReader(server.base, key, load.record_read):
                 asyncio.run(load.run(args.minutes * 60))
             stop.set()
             sampler.join()

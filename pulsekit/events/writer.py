@@ -1,5 +1,5 @@
 """The single writer: one thread owns the write connection and commits whatever is queued
-in one transaction (group commit).
+in one transaction (group commit); a task (retention, dashboard actions) commits alone.
 
 Callers wait until their events are committed, so an acknowledgement is a promise that the
 data is on disk. When a group cannot be committed in one go, it is redone job by job, each in

@@ -207,6 +207,22 @@ def start_file_writeback(fd: int, *, wait: bool = False) -> bool:
     return _sync_file_range(fd, ctypes.c_int64(0), ctypes.c_int64(0), flags) == 0
 
 
+_kept_open: dict[Path, int] = {}
+
+
+def _descriptor_kept_open(path: Path) -> int | None:
+    """A read-only descriptor of the database file, opened once per process and never closed.
+
+    Closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+    included. Another process (a backup, the CLI) then believes it is the file's last user when it
+    closes, checkpoints and deletes the WAL the server still writes to: committed events vanish.
+    It happened when this was opened and closed every round (tests/test_storage.py keeps it away)."""
+    path = path.resolve()
+    if path not in _kept_open and path.exists():
+        _kept_open[path] = os.open(path, os.O_RDONLY)
+    return _kept_open.get(path)
+
+
 class Checkpointer:
     """Copies the SQLite WAL back into the database file on its own thread, and watches the disk.
 
@@ -252,12 +268,14 @@ class Checkpointer:
         # checkpoints cannot run at once, and the writer's would then find SQLite busy.
         self.is_restart_pending = is_restart_pending or (lambda: False)
         self.wal_bytes = 0  # size of the -wal file at the last round
+        self._fd: int | None = None  # the database file, for sync_file_range (see start)
         self._page_size: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='pulsekit-checkpoint', daemon=True)
 
     def start(self) -> None:
         self.measure()
+        self._fd = _descriptor_kept_open(self.path)
         self._thread.start()
 
     def stop(self) -> None:
@@ -281,14 +299,8 @@ class Checkpointer:
 
     def start_writeback(self, *, wait: bool = False) -> None:
         """Have the OS write the pages this round copied into the file (see the class doc)."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
-        try:
-            start_file_writeback(fd, wait=wait)
-        finally:
-            os.close(fd)
+        if self._fd is not None:
+            start_file_writeback(self._fd, wait=wait)
 
     def catch_up(self, copied: int) -> None:
         """Before a restart: copy, round after round, what the writer added meanwhile (each round is shorter

@@ -108,6 +108,29 @@ def test_the_checkpointer_starts_the_database_files_writeback_in_the_kernel(tmp_
     assert not start_file_writeback(fd)  # a closed descriptor: the call reached the kernel, which said EBADF
 
 
+def test_another_process_opening_and_closing_the_database_loses_no_event(settings):
+    # A backup or a CLI command opens the database beside the server and closes it again. If the
+    # server had dropped its locks on the file (closing any descriptor of it does), that process
+    # would think it was the last user, checkpoint and delete the WAL the server still writes to.
+    services = start_services(settings)
+    services.checkpointer.stop()
+    services.checkpointer = Checkpointer(Path(settings.sqlite_path), 0.02)  # rounds while the test runs
+    services.checkpointer.start()
+    query = 'print(c.execute("SELECT count(*) FROM events").fetchone()[0])'
+    count = [sys.executable, '-c', f'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); {query}; c.close()']
+    count.append(settings.sqlite_path)
+    try:
+        with services.db.connection_context():
+            project = create_project('Shop')
+        for n in range(5):
+            events = [prepare_event({'message': f'{n}-{i}'}, NOW) for i in range(20)]
+            services.writer.write_sync(project.id, events, 30)
+            time.sleep(0.1)  # a few checkpoint rounds
+            assert int(subprocess.run(count, capture_output=True, text=True, check=True).stdout) == 20 * (n + 1)
+    finally:
+        services.close()
+
+
 def test_a_nearly_full_disk_answers_507_and_every_acknowledged_event_survives(tmp_path):
     with small_disk(tmp_path / 'disk', 48) as disk:
         data_dir = disk / 'data'

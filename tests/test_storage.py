@@ -48,7 +48,7 @@ def test_continuous_writes_with_readers_keep_the_wal_near_its_restart_bound(sett
 
     def write(worker: int) -> None:
         # Four writers with one batch in flight each: the writer thread is never idle.
-        for n in range(50):
+        for n in range(100):
             events = [prepare_event({'message': f'{worker}-{n}-{i} {body}'}, NOW) for i in range(100)]
             services.writer.write_sync(project.id, events, 30)
 
@@ -74,7 +74,9 @@ def test_continuous_writes_with_readers_keep_the_wal_near_its_restart_bound(sett
         services.close()
 
     database_mb = os.path.getsize(settings.sqlite_path) / 1e6
-    assert database_mb > 60, 'the test must write far more than the bound'
+    # Far more than the bound, and enough that one slow restart (the checkpoint thread starved of the
+    # GIL for a moment, at ~80 MB/s of writes) cannot look like growth: 85 MB gave flaky 26-32 MB peaks.
+    assert database_mb > 150, 'the test must write far more than the bound'
     assert services.writer.wal_restarts > 0
     # Without the writer's RESTART checkpoints the WAL grew to about the size of all that was written;
     # with them it stays near the bound plus what arrives before the checkpoint thread notices.

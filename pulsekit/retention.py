@@ -2,7 +2,8 @@
 
 Each chunk is its own writer task, sized to hold the writer about CHUNK_BUDGET_S, so ingestion
 interleaves with a long purge instead of waiting behind one huge transaction. The dashboard's hourly
-rollups drop by exactly the events deleted, so charts count what is stored. Issue counters
+rollups drop by exactly the events deleted, so charts count what is stored (on SQLite by the triggers
+of migration 0011, so that a chunk is one DELETE; on PostgreSQL here, in Python). Issue counters
 stay consistent: each deleted event decrements its issue's `event_count`. An issue left with no
 events is deleted when it is **open** (nothing left to look at), and kept with a count of 0
 when it is **resolved or ignored**, so that decision survives: a resolved issue that recurs
@@ -21,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import peewee as pw
 
 from .db import is_sqlite
@@ -42,7 +42,7 @@ MIN_CHUNK_ROWS = 20  # below this a chunk's fixed cost (its statements, each a G
 # After each chunk the job waits this many times as long as the chunk took, so retention takes at
 # most half the writer's time however much there is to delete (a run just takes longer).
 PAUSE_PER_CHUNK = 1.0
-VALUES_ROWS = 500  # keys per UPDATE … FROM (VALUES …): at most 2,500 parameters, far under SQLite's bound
+VALUES_ROWS = 500  # PostgreSQL: keys per UPDATE … FROM (VALUES …), at most 2,500 parameters
 MAX_CHUNKS_PER_PROJECT = 10_000  # per run: bounds one run at 10 M events per project; the next run goes on
 VACUUM_PAGES = 2_000  # freelist pages returned per writer task (8 MB at 4 KiB pages)
 # Free pages kept for new events, as a share of the pages in use. Returning a page moves the last
@@ -88,27 +88,21 @@ class _Doomed:
         return issues
 
 
-def _delete_event_rows(condition: pw.Expression, limit: int, *, fix_rollups: bool = True) -> _Doomed:
-    """Delete at most `limit` events matching `condition`, oldest first; returns what was deleted.
-    With `fix_rollups`, the dashboard's hourly counts drop by the events deleted, as the writer raised them."""
+def _delete_event_rows(condition: pw.Expression, limit: int) -> _Doomed:
+    """PostgreSQL: delete at most `limit` events matching `condition`, oldest first, and take them out of
+    the dashboard's hourly counts; returns what was deleted."""
     columns = (Event.seq, Event.issue, Event.project, Event.timestamp, Event.level, Event.tags)
     oldest = Event.select(*columns).where(condition).order_by(Event.timestamp).limit(limit)
-    if is_sqlite(Event._meta.database):
-        doomed = _doomed_in_one_step(oldest)
-        if doomed.seqs:  # FTS5 follows by trigger; the one writer deletes what it just read
-            Event.delete().where(Event.seq.in_(doomed.seqs)).execute()
-    else:
-        rows = list(oldest.tuples())
-        if rows:
-            # Replicas (or `pulsekit prune` beside a server) may delete the same rows at once: only what this
-            # transaction deleted comes out of the rollups and issue counts, never anything twice.
-            gone = {
-                seq
-                for (seq,) in Event.delete().where(Event.seq.in_([r[0] for r in rows])).returning(Event.seq).tuples()
-            }
-            rows = [row for row in rows if row[0] in gone]
-        doomed = _doomed_from_rows(rows)
-    if fix_rollups and doomed.seqs:
+    rows = list(oldest.tuples())
+    if rows:
+        # Replicas (or `pulsekit prune` beside a server) may delete the same rows at once: only what this
+        # transaction deleted comes out of the rollups and issue counts, never anything twice.
+        gone = {
+            seq for (seq,) in Event.delete().where(Event.seq.in_([r[0] for r in rows])).returning(Event.seq).tuples()
+        }
+        rows = [row for row in rows if row[0] in gone]
+    doomed = _doomed_from_rows(rows)
+    if doomed.seqs:
         _uncount(doomed)
     return doomed
 
@@ -125,33 +119,6 @@ def _doomed_from_rows(rows: list[tuple]) -> _Doomed:
     return doomed
 
 
-def _doomed_in_one_step(oldest: pw.Select) -> _Doomed:
-    """SQLite: the chunk's ids and its counts per rollup key, counted by SQLite and returned as one JSON
-    row. Under load the writer thread waits for the GIL after every statement step, and Python work per
-    row competes with the event loop: row by row, chunks of 30-50 events took 16-21 ms at 1,000 events/s
-    against 3 ms alone."""
-    sql, params = oldest.sql()
-    hour = f'timestamp / {HOUR_MS} * {HOUR_MS}'
-    cursor = Event._meta.database.execute_sql(
-        f'WITH doomed AS MATERIALIZED ({sql}) SELECT json_array('
-        '(SELECT json_group_array(seq) FROM doomed), '
-        f'(SELECT json_group_array(json_array(project_id, h, level, n)) FROM '
-        f'(SELECT project_id, {hour} AS h, level, count(*) AS n FROM doomed GROUP BY 1, 2, 3)), '
-        f'(SELECT json_group_array(json_array(project_id, h, k, v, n)) FROM (SELECT project_id, {hour} AS h, '
-        'j.key AS k, j.value AS v, count(*) AS n FROM doomed, json_each(doomed.tags) AS j GROUP BY 1, 2, 3, 4)), '
-        f'(SELECT json_group_array(json_array(issue_id, h, n)) FROM (SELECT issue_id, {hour} AS h, count(*) AS n '
-        'FROM doomed WHERE issue_id IS NOT NULL GROUP BY 1, 2)))',
-        params,
-    )
-    seqs, levels, tags, issue_hours = orjson.loads(cursor.fetchone()[0])
-    return _Doomed(
-        seqs=seqs,
-        levels=Counter({tuple(key): n for *key, n in levels}),
-        tags=Counter({tuple(key): n for *key, n in tags}),
-        issue_hours=Counter({tuple(key): n for *key, n in issue_hours}),
-    )
-
-
 def _uncount(doomed: _Doomed) -> None:
     """Take deleted events out of the hourly rollups; rows that reach zero go."""
     _subtract(EventCountHourly, ('project_id', 'hour', 'level'), doomed.levels)
@@ -164,10 +131,7 @@ def _uncount(doomed: _Doomed) -> None:
 
 
 def _subtract(model: type[pw.Model], keys: tuple[str, ...], counts: Counter) -> None:
-    """`count -= n` for each (key…) → n, in one UPDATE … FROM (VALUES …) per VALUES_ROWS keys.
-
-    On SQLite each statement costs the writer thread a GIL hand-over (a wait for the busy event
-    loop): one UPDATE per rollup row (dozens per chunk) made even a small chunk take ~20 ms."""
+    """`count -= n` for each (key…) → n, in one UPDATE … FROM (VALUES …) per VALUES_ROWS keys."""
     db = model._meta.database
     table = model._meta.table_name
     width = len(keys) + 1
@@ -183,40 +147,52 @@ def _subtract(model: type[pw.Model], keys: tuple[str, ...], counts: Counter) -> 
         )
 
 
-def delete_events_chunk(condition: pw.Expression, limit: int = CHUNK_ROWS) -> tuple[int, int]:
-    """Delete at most `limit` events matching `condition`, oldest first, and fix their issues' counters.
-    Returns (events deleted, issues deleted). Run it inside one transaction (a writer task)."""
+def _delete_oldest(condition: pw.Expression, limit: int) -> int:
+    """Delete at most `limit` events matching `condition`, oldest first, in one statement; how many went.
+    On SQLite the triggers of migration 0011 take them out of their issues' counts and the rollups."""
+    oldest = Event.select(Event.seq).where(condition).order_by(Event.timestamp).limit(limit)
+    return Event.delete().where(Event.seq.in_(oldest)).execute()
+
+
+def _delete_emptied_issues(project_id: int) -> int:
+    """SQLite: the project's open issues left without events (found by the partial index `issues_emptied`)."""
+    has_events = Event.select(Event.seq).where(Event.issue == Issue.id).limit(1)
+    return (
+        Issue.delete()
+        .where(
+            (Issue.project == project_id)
+            & (Issue.status == 'open')
+            & (Issue.event_count <= 0)
+            & ~pw.fn.EXISTS(has_events)
+        )
+        .execute()
+    )
+
+
+def delete_events_chunk(project_id: int, condition: pw.Expression, limit: int = CHUNK_ROWS) -> tuple[int, int]:
+    """Delete at most `limit` of the project's events matching `condition`, oldest first, and fix their
+    issues' counters; returns (events deleted, issues deleted). Run it inside one transaction (a writer task).
+
+    On SQLite that is two statements whatever the chunk's size: under load each statement costs the
+    writer thread a wait for the GIL, and a chunk that fixed every table by statements of its own
+    held ingestion 5-25 ms."""
+    if is_sqlite(Event._meta.database):
+        events = _delete_oldest(condition, limit)
+        return events, _delete_emptied_issues(project_id) if events else 0
     doomed = _delete_event_rows(condition, limit)
-    if not doomed.seqs:
-        return 0, 0
     per_issue = doomed.per_issue()
-    if is_sqlite(Issue._meta.database):
-        _subtract_from_issues(per_issue)
-    else:
-        for issue_id, n in sorted(per_issue.items()):  # id order, as the writers lock issues (pg_counting)
-            remaining = pw.Case(None, [(Issue.event_count > n, Issue.event_count - n)], 0)
-            Issue.update(event_count=remaining).where(Issue.id == issue_id).execute()
-    issues_deleted = 0
-    if per_issue:
-        has_events = Event.select(Event.seq).where(Event.issue == Issue.id).limit(1)
-        issues_deleted = (
-            Issue.delete()
-            .where(Issue.id.in_(list(per_issue)) & (Issue.status == 'open') & ~pw.fn.EXISTS(has_events))
-            .execute()
-        )
+    if not per_issue:
+        return len(doomed.seqs), 0
+    for issue_id, n in sorted(per_issue.items()):  # id order, as the writers lock issues (pg_counting)
+        remaining = pw.Case(None, [(Issue.event_count > n, Issue.event_count - n)], 0)
+        Issue.update(event_count=remaining).where(Issue.id == issue_id).execute()
+    has_events = Event.select(Event.seq).where(Event.issue == Issue.id).limit(1)
+    issues_deleted = (
+        Issue.delete()
+        .where(Issue.id.in_(list(per_issue)) & (Issue.status == 'open') & ~pw.fn.EXISTS(has_events))
+        .execute()
+    )
     return len(doomed.seqs), issues_deleted
-
-
-def _subtract_from_issues(per_issue: Counter) -> None:
-    """SQLite: each issue's event_count drops by its deleted events (never below 0), in one statement."""
-    items = sorted(per_issue.items())
-    for start in range(0, len(items), VALUES_ROWS):
-        part = items[start : start + VALUES_ROWS]
-        Issue._meta.database.execute_sql(
-            'UPDATE issues SET event_count = max(issues.event_count - d.column2, 0) '
-            f'FROM (VALUES {", ".join(["(?, ?)"] * len(part))}) AS d WHERE issues.id = d.column1',
-            [value for pair in part for value in pair],
-        )
 
 
 def retention_cutoffs(default_days: int, *, now: datetime) -> list[tuple[Project, datetime]]:
@@ -236,24 +212,40 @@ def prune(run: RunTask, default_days: int, *, now: datetime | None = None, chunk
     own); then reclaim the freed space."""
     now = now or now_utc()
     report = PruneReport()
-    rows = min(chunk_rows, FIRST_CHUNK_ROWS)  # each chunk's time sets the next one's size
+    pacer = _Pacer(chunk_rows)
     for project, cutoff in retention_cutoffs(default_days, now=now):
         condition = (Event.project == project.id) & (Event.timestamp < to_millis(cutoff))
-        deleted = 0
-        for _ in range(MAX_CHUNKS_PER_PROJECT):
-            (events, issues), took_s = run(_timed(lambda c=condition, n=rows: delete_events_chunk(c, n)))
-            deleted += events
-            report.issues_deleted += issues
-            if events < rows:
-                break
-            rows = next_chunk_rows(rows, took_s, chunk_rows)
-            time.sleep(took_s * PAUSE_PER_CHUNK)
+        deleted, issues = pacer.delete(run, lambda rows, p=project.id, c=condition: delete_events_chunk(p, c, rows))
+        report.issues_deleted += issues
         if deleted:
             report.projects[project.slug] = deleted
             report.events_deleted += deleted
     if report.events_deleted:
         report.pages_freed = reclaim_space(run)
     return report
+
+
+class _Pacer:
+    """Deletes in writer tasks sized to hold the writer about CHUNK_BUDGET_S each (each chunk's time sets
+    the next one's size), and pauses PAUSE_PER_CHUNK times as long as a chunk took after each."""
+
+    def __init__(self, most_rows: int) -> None:
+        self.most = most_rows
+        self.rows = min(most_rows, FIRST_CHUNK_ROWS)
+
+    def delete(self, run: RunTask, chunk: Callable[[int], tuple[int, int]]) -> tuple[int, int]:
+        """`chunk(rows)` → (events, issues) deleted, until one deletes fewer events than asked; the totals."""
+        events_total = issues_total = 0
+        for _ in range(MAX_CHUNKS_PER_PROJECT):
+            rows = self.rows
+            (events, issues), took_s = run(_timed(lambda n=rows: chunk(n)))
+            events_total += events
+            issues_total += issues
+            if events < rows:
+                break
+            self.rows = next_chunk_rows(rows, took_s, self.most)
+            time.sleep(took_s * PAUSE_PER_CHUNK)
+        return events_total, issues_total
 
 
 def _timed(task: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
@@ -298,15 +290,12 @@ def reclaim_space(run: RunTask, pages: int = VACUUM_PAGES) -> int:
 
 
 def delete_project_in_chunks(run: RunTask, project_id: int, *, chunk_rows: int = CHUNK_ROWS) -> dict[str, int]:
-    """Delete a project: its events chunk by chunk (ingestion goes on in between), then the project with
-    its issues, alert rules and keys in one last task. Returns how many of each went."""
+    """Delete a project: its events chunk by chunk, sized and paced as retention's so that ingestion goes
+    on in between, then the project with its issues, alert rules and keys in one last task. Returns how
+    many of each went."""
     condition = Event.project == project_id
-    deleted = 0
-    for _ in range(MAX_CHUNKS_PER_PROJECT):
-        n = len(run(lambda: _delete_event_rows(condition, chunk_rows, fix_rollups=False)).seqs)  # they cascade
-        deleted += n
-        if n < chunk_rows:
-            break
+    # Only the events: the rollups and issues go with the project (on SQLite the triggers count them down).
+    deleted, _ = _Pacer(chunk_rows).delete(run, lambda rows: (_delete_oldest(condition, rows), 0))
     counts = run(lambda: delete_project(find_project(project_id)))  # cascades whatever arrived meanwhile
     forget_cached_keys()  # again, now that the deletion is committed: its keys are refused from here on
     counts['events'] += deleted

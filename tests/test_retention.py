@@ -212,3 +212,27 @@ def test_retention_keeps_the_hourly_rollups_equal_to_the_stored_events(env):
     assert _rollups() == _rollups_from_events()
     levels, _tags, _issues = _rollups()
     assert sum(levels.values()) == 2
+
+
+@pytest.mark.sqlite_only  # PostgreSQL's writer counts in Python, with row locks in id order
+def test_a_delete_chunk_is_two_statements_however_many_counts_it_takes_down(env, monkeypatch):
+    # Under load every statement costs the writer thread a wait for the GIL, and ingestion waits behind
+    # the chunk: the counts follow the events by trigger, not by a statement per rollup or issue.
+    db, writer = env
+    project = create_project('Varied')
+    bodies = [_error(f'Kind{i}', 40, level=level, tags={'shard': str(i), 'region': 'eu'})
+              for i, level in enumerate(['error', 'warning', 'info'] * 10)]  # fmt: skip
+    store(writer, project.id, bodies, NOW)
+    statements = []
+    execute_sql = db.execute_sql
+    monkeypatch.setattr(
+        db, 'execute_sql', lambda sql, *args, **kw: statements.append(sql) or execute_sql(sql, *args, **kw)
+    )
+
+    deleted = writer_runner(writer)(lambda: retention.delete_events_chunk(project.id, Event.project == project.id, 100))
+
+    assert deleted == (30, 30)
+    assert [s.split()[:3] for s in statements] == [['DELETE', 'FROM', '"events"'], ['DELETE', 'FROM', '"issues"']]
+    monkeypatch.undo()
+    assert _rollups() == ({}, {}, {})
+    assert Issue.select().count() == 0

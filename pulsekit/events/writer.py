@@ -261,6 +261,12 @@ class Writer:
             self.wal_restarts += 1
 
     def _commit_group(self, group: list[_Job]) -> None:
+        if group[0].task is not None:  # a task commits alone (_take_group)
+            self._issue_cache.clear()  # it may change issues: their states are read again
+            self._commit_task(group[0])
+            self.commits += 1
+            self._resolve(group)
+            return
         try:
             try:
                 out = self._commit_in_one_statement(group)
@@ -268,7 +274,7 @@ class Writer:
                 log.warning('one-statement commit failed; redoing the group', exc_info=True)
                 out = None
             if out is None:
-                self._issue_cache.clear()  # tasks, new issues or failures: states may have changed
+                self._issue_cache.clear()  # new issues or failures: states may have changed
                 out = self._commit_in_one_pass_retried(group)
             if out is None:  # something in the group failed: redo it job by job, so only the culprit fails
                 out = self._commit_job_by_job(group)
@@ -291,7 +297,7 @@ class Writer:
         the whole transaction (triggers count the events in their issues and rollups), so the commit
         costs this thread two GIL hand-overs, not one per statement. None: take the transaction path.
         """
-        if not self._sqlite or any(job.task is not None for job in group):
+        if not self._sqlite:
             return None
         try:
             fresh = _fresh_events(group)
@@ -334,26 +340,23 @@ class Writer:
         return out
 
     def _commit_in_one_pass(self, group: list[_Job]) -> _Outcome | None:
-        """All event jobs in one INSERT, optimistically (no id lookup, no savepoint), then the tasks.
+        """All the jobs' events in one INSERT, optimistically (no id lookup, no savepoint).
 
         Returns None, with the transaction rolled back, when the events could not all be stored that
         way: some were stored before (a client retry; redone with the id lookup so counters never
         include an event twice), or one job failed (say, its project was deleted meanwhile).
         """
-        event_jobs = [job for job in group if job.task is None]
         out = _Outcome()
         try:
             with self._transaction():
-                if event_jobs:
-                    try:
-                        results = self._store_events(event_jobs, out, stored=set())
-                    except Exception as exc:
-                        if pg_counting.is_transient(exc):
-                            raise _Transient from exc
-                        raise _RedoJobByJob from exc
-                    for job, result in zip(event_jobs, results, strict=True):
-                        job.result = result
-                self._run_tasks(group)
+                try:
+                    results = self._store_events(group, out, stored=set())
+                except Exception as exc:
+                    if pg_counting.is_transient(exc):
+                        raise _Transient from exc
+                    raise _RedoJobByJob from exc
+                for job, result in zip(group, results, strict=True):
+                    job.result = result
         except _RedoJobByJob:
             return None
         return out
@@ -372,15 +375,19 @@ class Writer:
         out = _Outcome()
         with self._transaction():
             for job in group:
-                if job.task is None:
-                    self._in_savepoint(job, lambda job=job: self._store_alone(job, out))
-            self._run_tasks(group)
+                self._in_savepoint(job, lambda job=job: self._store_alone(job, out))
         return out
 
-    def _run_tasks(self, group: list[_Job]) -> None:
-        for job in group:
-            if job.task is not None:
-                self._in_savepoint(job, job.task)
+    def _commit_task(self, job: _Job) -> None:
+        """The task in a transaction of its own, without a savepoint: its two statements would cost this
+        thread two more waits for the GIL (retention runs a task every few milliseconds under load)."""
+        try:
+            with self._transaction():
+                job.result = job.task()
+        except Exception as exc:
+            job.error = client_error(exc)
+            if not isinstance(exc, PulseKitError):
+                log.exception('writer task failed')
 
     def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
         """One request's events, or the client error that explains why they cannot be stored."""

@@ -168,3 +168,30 @@ def test_a_nearly_full_disk_answers_507_and_every_acknowledged_event_survives(tm
         stored = {row[0] for row in database.execute('SELECT lower(id) FROM events')}
         database.close()
         assert acknowledged and {event_id.replace('-', '') for event_id in acknowledged} <= stored
+
+
+def test_a_write_that_meets_a_full_disk_is_logged_in_one_clear_line(tmp_path, caplog):
+    # Health and the 507 answers already tell the operator; a traceback per failed commit (say, the
+    # key-use flush or the alert watermark at shutdown) only buries the one line that matters.
+    from pulsekit.config import Settings
+    from pulsekit.errors import InsufficientStorage
+
+    with small_disk(tmp_path / 'disk', 8) as disk:
+        services = start_services(Settings(data_dir=disk / 'data'))
+        ballast = disk / 'ballast'
+        try:
+            with open(ballast, 'wb') as out, contextlib.suppress(OSError):  # up to the last byte: ENOSPC
+                while True:
+                    out.write(b'\0' * 65536)
+                    out.flush()
+            grow = services.writer.run_task(
+                lambda: services.db.execute_sql('CREATE TABLE ballast AS SELECT randomblob(4000000) AS b')
+            )
+            with pytest.raises(InsufficientStorage):
+                grow.result(30)
+        finally:
+            ballast.unlink()
+            services.close()
+    failures = [r for r in caplog.records if 'writer task failed' in r.getMessage()]
+    assert failures and 'the disk is full' in failures[0].getMessage()
+    assert all(r.exc_info is None for r in failures)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..bus import CommitSummary
 from ..db import is_sqlite
+from ..errors import InsufficientStorage
 from ..instance_settings import public_url
 from ..models import now_utc
 from . import catchup, evaluate, outbox, rules
@@ -253,5 +254,7 @@ class AlertEngine:
                 writer.run_task(write).result(timeout_s)
             # Everything stored so far is evaluated: the next start has nothing to catch up on.
             writer.run_task(lambda: catchup.save_watermark(catchup.max_event_seq())).result(timeout_s)
+        except InsufficientStorage:  # the watermark stays behind: the next start evaluates these commits
+            log.error('evaluating %d queued commits at shutdown: the disk is full; the next start does it', len(batch))
         except Exception:
             log.exception('evaluating %d queued commits at shutdown failed', len(batch))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -92,14 +93,31 @@ class _Outcome:
 
 
 def client_error(exc: Exception) -> Exception:
-    """A database failure the client can act on, as the domain error the API maps (others stay 500s)."""
-    if isinstance(exc, pw.OperationalError):
-        if 'locked' in str(exc):
-            # Another process held the write lock beyond busy_timeout: the client may retry.
-            return Overloaded('the database is busy; retry shortly', retry_after_s=1)
-        if 'disk is full' in str(exc):
-            return InsufficientStorage('the server ran out of disk space; nothing of this request was stored')
+    """A database failure the client can act on, as the domain error the API maps (others stay 500s).
+
+    The whole chain is read: when a COMMIT fails (a full disk), SQLite has already ended the
+    transaction, and Peewee's ROLLBACK then raises "cannot rollback" with the real cause as context."""
+    cause: BaseException | None = exc
+    for _ in range(5):
+        if cause is None:
+            break
+        if isinstance(cause, pw.OperationalError | sqlite3.OperationalError):
+            if 'locked' in str(cause):
+                # Another process held the write lock beyond busy_timeout: the client may retry.
+                return Overloaded('the database is busy; retry shortly', retry_after_s=1)
+            if 'disk is full' in str(cause):
+                return InsufficientStorage('the server ran out of disk space; nothing of this request was stored')
+        cause = cause.__cause__ or cause.__context__
     return exc
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """A full disk is the operator's to fix, and health and the 507 answers already say so: one clear
+    line for it, a traceback for anything else."""
+    if isinstance(client_error(exc), InsufficientStorage):
+        log.error('%s: the disk is full, nothing of it was stored (%s)', what, exc)
+    else:
+        log.exception(what)
 
 
 def _dump(value) -> str | None:
@@ -280,7 +298,7 @@ class Writer:
                 out = self._commit_job_by_job(group)
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
-            log.exception('group commit failed')
+            _log_failure('group commit failed', exc)
             out = _Outcome()
             exc = client_error(exc)
             for job in group:
@@ -387,7 +405,7 @@ class Writer:
         except Exception as exc:
             job.error = client_error(exc)
             if not isinstance(exc, PulseKitError):
-                log.exception('writer task failed')
+                _log_failure('writer task failed', exc)
 
     def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
         """One request's events, or the client error that explains why they cannot be stored."""

@@ -154,19 +154,10 @@ def _delete_oldest(condition: pw.Expression, limit: int) -> int:
     return Event.delete().where(Event.seq.in_(oldest)).execute()
 
 
-def _delete_emptied_issues(project_id: int) -> int:
-    """SQLite: the project's open issues left without events (found by the partial index `issues_emptied`)."""
+def _delete_emptied_issues(among: pw.Expression) -> int:
+    """Delete the open issues `among` that have no events left; how many went."""
     has_events = Event.select(Event.seq).where(Event.issue == Issue.id).limit(1)
-    return (
-        Issue.delete()
-        .where(
-            (Issue.project == project_id)
-            & (Issue.status == 'open')
-            & (Issue.event_count <= 0)
-            & ~pw.fn.EXISTS(has_events)
-        )
-        .execute()
-    )
+    return Issue.delete().where(among & (Issue.status == 'open') & ~pw.fn.EXISTS(has_events)).execute()
 
 
 def delete_events_chunk(project_id: int, condition: pw.Expression, limit: int = CHUNK_ROWS) -> tuple[int, int]:
@@ -178,7 +169,9 @@ def delete_events_chunk(project_id: int, condition: pw.Expression, limit: int = 
     held ingestion 5-25 ms."""
     if is_sqlite(Event._meta.database):
         events = _delete_oldest(condition, limit)
-        return events, _delete_emptied_issues(project_id) if events else 0
+        # The project's open issues at 0, found by the partial index `issues_emptied` (migration 0011).
+        emptied = (Issue.project == project_id) & (Issue.event_count <= 0)
+        return events, _delete_emptied_issues(emptied) if events else 0
     doomed = _delete_event_rows(condition, limit)
     per_issue = doomed.per_issue()
     if not per_issue:
@@ -186,13 +179,7 @@ def delete_events_chunk(project_id: int, condition: pw.Expression, limit: int = 
     for issue_id, n in sorted(per_issue.items()):  # id order, as the writers lock issues (pg_counting)
         remaining = pw.Case(None, [(Issue.event_count > n, Issue.event_count - n)], 0)
         Issue.update(event_count=remaining).where(Issue.id == issue_id).execute()
-    has_events = Event.select(Event.seq).where(Event.issue == Issue.id).limit(1)
-    issues_deleted = (
-        Issue.delete()
-        .where(Issue.id.in_(list(per_issue)) & (Issue.status == 'open') & ~pw.fn.EXISTS(has_events))
-        .execute()
-    )
-    return len(doomed.seqs), issues_deleted
+    return len(doomed.seqs), _delete_emptied_issues(Issue.id.in_(list(per_issue)))
 
 
 def retention_cutoffs(default_days: int, *, now: datetime) -> list[tuple[Project, datetime]]:

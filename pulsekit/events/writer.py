@@ -284,7 +284,10 @@ class Writer:
             self._commit_task(group[0])
             self.commits += 1
             self._resolve(group)
-            return
+        else:
+            self._commit_events(group)
+
+    def _commit_events(self, group: list[_Job]) -> None:
         try:
             try:
                 out = self._commit_in_one_statement(group)
@@ -399,13 +402,7 @@ class Writer:
     def _commit_task(self, job: _Job) -> None:
         """The task in a transaction of its own, without a savepoint: its two statements would cost this
         thread two more waits for the GIL (retention runs a task every few milliseconds under load)."""
-        try:
-            with self._transaction():
-                job.result = job.task()
-        except Exception as exc:
-            job.error = client_error(exc)
-            if not isinstance(exc, PulseKitError):
-                _log_failure('writer task failed', exc)
+        self._run_job(job, self._transaction(), job.task, 'writer task failed')
 
     def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
         """One request's events, or the client error that explains why they cannot be stored."""
@@ -430,13 +427,18 @@ class Writer:
         return result
 
     def _in_savepoint(self, job: _Job, work: Callable[[], Any]) -> None:
+        self._run_job(job, self.db.atomic(), work, 'writer job failed')
+
+    @staticmethod
+    def _run_job(job: _Job, transaction, work: Callable[[], Any], what: str) -> None:
+        """`work()` inside `transaction`: its result, or its error as the client should see it, go to the job."""
         try:
-            with self.db.atomic():
+            with transaction:
                 job.result = work()
         except Exception as exc:
             job.error = client_error(exc)
             if not isinstance(exc, PulseKitError):  # the client's fault is answered, not logged as ours
-                log.exception('writer job failed')
+                _log_failure(what, exc)
 
     def _transaction(self):
         # BEGIN IMMEDIATE takes SQLite's write lock up front, so a lock held by another process is

@@ -44,13 +44,17 @@ MIN_CHUNK_ROWS = 20  # below this a chunk's fixed cost (its statements, each a G
 PAUSE_PER_CHUNK = 1.0
 VALUES_ROWS = 500  # PostgreSQL: keys per UPDATE … FROM (VALUES …), at most 2,500 parameters
 MAX_CHUNKS_PER_PROJECT = 10_000  # per run: bounds one run at 10 M events per project; the next run goes on
-VACUUM_PAGES = 2_000  # freelist pages returned per writer task (8 MB at 4 KiB pages)
-# Free pages kept for new events, as a share of the pages in use. Returning a page moves the last
-# page of the file into its place (one more page written), and new events grow the file back at
-# once: under steady retention each run frees about what the next interval's events fill, so that
-# much is worth keeping. A large purge (a retention cut from 90 to 7 days) still returns the rest.
+VACUUM_PAGES = 2_000  # most freelist pages returned per writer task (8 MB at 4 KiB pages)
+FIRST_VACUUM_PAGES = 100
+MIN_VACUUM_PAGES = 50
+# Free pages kept for new events, as a share of the pages in use, or, when more, as many as the data
+# grew by since the previous run (what the next interval's events will likely fill). Returning a page
+# moves the last page of the file into its place (one more page written), and new events grow the
+# file back at once: under steady retention each run frees about what the next interval's events
+# fill, so that much is worth keeping. A large purge (a retention cut from 90 to 7 days) still
+# returns the rest.
 FREE_PAGES_KEPT = 0.25
-MAX_VACUUM_CALLS = 100
+MAX_VACUUM_CALLS = 10_000  # per run: bounds one run at 20 M pages (the next run goes on)
 TASK_TIMEOUT_S = 300.0
 
 RunTask = Callable[[Callable[[], Any]], Any]  # runs a function in one write transaction, returns its result
@@ -62,6 +66,7 @@ class PruneReport:
     issues_deleted: int = 0
     pages_freed: int = 0
     projects: dict[str, int] = field(default_factory=dict)  # slug → events deleted
+    pages_in_use: int | None = None  # SQLite: database pages holding data after the run
 
     def as_dict(self) -> dict:
         return {
@@ -194,45 +199,67 @@ def writer_runner(writer, timeout_s: float = TASK_TIMEOUT_S) -> RunTask:
     return lambda task: writer.run_task(task).result(timeout_s)
 
 
-def prune(run: RunTask, default_days: int, *, now: datetime | None = None, chunk_rows: int = CHUNK_ROWS) -> PruneReport:
+def prune(
+    run: RunTask,
+    default_days: int,
+    *,
+    now: datetime | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    pages_in_use_before: int | None = None,
+) -> PruneReport:
     """Delete every project's events older than its retention (`default_days` for projects without their
-    own); then reclaim the freed space."""
+    own); then reclaim the freed space. `pages_in_use_before`: the previous run's `pages_in_use`, so
+    that the free pages new events will fill before the next run are kept (see FREE_PAGES_KEPT)."""
     now = now or now_utc()
     report = PruneReport()
+    in_use_at_start = pages_in_use()
     pacer = _Pacer(chunk_rows)
     for project, cutoff in retention_cutoffs(default_days, now=now):
         condition = (Event.project == project.id) & (Event.timestamp < to_millis(cutoff))
-        deleted, issues = pacer.delete(run, lambda rows, p=project.id, c=condition: delete_events_chunk(p, c, rows))
+        deleted, issues = pacer.drain(run, lambda rows, p=project.id, c=condition: delete_events_chunk(p, c, rows))
         report.issues_deleted += issues
         if deleted:
             report.projects[project.slug] = deleted
             report.events_deleted += deleted
     if report.events_deleted:
-        report.pages_freed = reclaim_space(run)
+        grown = in_use_at_start - pages_in_use_before if None not in (in_use_at_start, pages_in_use_before) else 0
+        report.pages_freed = reclaim_space(run, keep_pages=grown)
+    report.pages_in_use = pages_in_use()
     return report
 
 
+def pages_in_use() -> int | None:
+    """SQLite: the database's pages that hold data (the file's pages less the free ones); None elsewhere."""
+    db = Event._meta.database
+    if not is_sqlite(db):
+        return None
+    pages = db.execute_sql('PRAGMA page_count').fetchone()[0]
+    return pages - db.execute_sql('PRAGMA freelist_count').fetchone()[0]
+
+
 class _Pacer:
-    """Deletes in writer tasks sized to hold the writer about CHUNK_BUDGET_S each (each chunk's time sets
-    the next one's size), and pauses PAUSE_PER_CHUNK times as long as a chunk took after each."""
+    """Runs work in writer tasks sized to hold the writer about CHUNK_BUDGET_S each (each task's time sets
+    the next one's size), and pauses PAUSE_PER_CHUNK times as long as a task took after each."""
 
-    def __init__(self, most_rows: int) -> None:
-        self.most = most_rows
-        self.rows = min(most_rows, FIRST_CHUNK_ROWS)
+    def __init__(self, most: int, first: int = FIRST_CHUNK_ROWS, least: int = MIN_CHUNK_ROWS) -> None:
+        self.most, self.least = most, least
+        self.size = min(most, first)
 
-    def delete(self, run: RunTask, chunk: Callable[[int], tuple[int, int]]) -> tuple[int, int]:
-        """`chunk(rows)` → (events, issues) deleted, until one deletes fewer events than asked; the totals."""
-        events_total = issues_total = 0
-        for _ in range(MAX_CHUNKS_PER_PROJECT):
-            rows = self.rows
-            (events, issues), took_s = run(_timed(lambda n=rows: chunk(n)))
-            events_total += events
-            issues_total += issues
-            if events < rows:
+    def drain(
+        self, run: RunTask, chunk: Callable[[int], tuple[int, ...]], max_chunks: int = MAX_CHUNKS_PER_PROJECT
+    ) -> tuple[int, ...]:
+        """`chunk(size)` → counts, the first of them how much of `size` it did, until one does less than asked
+        (or `max_chunks` ran); the counts summed."""
+        totals: tuple[int, ...] = ()
+        for _ in range(max_chunks):
+            size = self.size
+            counts, took_s = run(_timed(lambda n=size: chunk(n)))
+            totals = tuple(map(sum, zip(totals, counts, strict=True))) if totals else counts
+            if counts[0] < size:
                 break
-            self.rows = next_chunk_rows(rows, took_s, self.most)
+            self.size = next_chunk_size(size, took_s, self.most, self.least)
             time.sleep(took_s * PAUSE_PER_CHUNK)
-        return events_total, issues_total
+        return totals
 
 
 def _timed(task: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
@@ -245,34 +272,34 @@ def _timed(task: Callable[[], Any]) -> Callable[[], tuple[Any, float]]:
     return timed
 
 
-def next_chunk_rows(rows: int, took_s: float, most: int) -> int:
-    """The size that fits CHUNK_BUDGET_S at the pace just measured: at most doubling, within [MIN_CHUNK_ROWS, most]."""
-    fitting = rows * CHUNK_BUDGET_S / max(took_s, 1e-4)
-    return max(min(MIN_CHUNK_ROWS, most), min(most, rows * 2, int(fitting)))
+def next_chunk_size(size: int, took_s: float, most: int, least: int = MIN_CHUNK_ROWS) -> int:
+    """The size that fits CHUNK_BUDGET_S at the pace just measured: at most doubling, within [least, most]."""
+    fitting = size * CHUNK_BUDGET_S / max(took_s, 1e-4)
+    return max(min(least, most), min(most, size * 2, int(fitting)))
 
 
-def reclaim_space(run: RunTask, pages: int = VACUUM_PAGES) -> int:
-    """Return free pages to the file system (SQLite with auto_vacuum=incremental); how many went."""
+def reclaim_space(run: RunTask, most_pages: int = VACUUM_PAGES, *, keep_pages: int = 0) -> int:
+    """Return free pages to the file system (SQLite with auto_vacuum=incremental), all but FREE_PAGES_KEPT
+    of the pages in use or `keep_pages`, whichever is more; how many went.
+
+    Paced like the deletes: each returned page moves one from the end of the file into a hole, and
+    unpaced 2,000-page tasks held the writer 25-85 ms each under ingest (the soak's p99 followed)."""
     db = Event._meta.database
     if not is_sqlite(db):
         return 0
 
-    def step() -> int:
+    def step(pages: int) -> tuple[int]:
         free = db.execute_sql('PRAGMA freelist_count').fetchone()[0]
         in_use = db.execute_sql('PRAGMA page_count').fetchone()[0] - free
-        excess = free - int(in_use * FREE_PAGES_KEPT)
+        excess = free - max(int(in_use * FREE_PAGES_KEPT), keep_pages)
         # Python's sqlite3 steps a row-less statement once, and each step of incremental_vacuum
         # frees one page: so one call per page (about 10 µs each), in this one transaction.
         for _ in range(max(0, min(excess, pages))):
             db.execute_sql('PRAGMA incremental_vacuum(1)')
-        return free - db.execute_sql('PRAGMA freelist_count').fetchone()[0]
+        return (free - db.execute_sql('PRAGMA freelist_count').fetchone()[0],)
 
-    freed = 0
-    for _ in range(MAX_VACUUM_CALLS):
-        n = run(step)
-        freed += n
-        if n < pages:
-            break
+    pacer = _Pacer(most_pages, first=FIRST_VACUUM_PAGES, least=MIN_VACUUM_PAGES)
+    (freed,) = pacer.drain(run, step, MAX_VACUUM_CALLS)
     return freed
 
 
@@ -282,7 +309,7 @@ def delete_project_in_chunks(run: RunTask, project_id: int, *, chunk_rows: int =
     many of each went."""
     condition = Event.project == project_id
     # Only the events: the rollups and issues go with the project (on SQLite the triggers count them down).
-    deleted, _ = _Pacer(chunk_rows).delete(run, lambda rows: (_delete_oldest(condition, rows), 0))
+    deleted, _ = _Pacer(chunk_rows).drain(run, lambda rows: (_delete_oldest(condition, rows), 0))
     counts = run(lambda: delete_project(find_project(project_id)))  # cascades whatever arrived meanwhile
     forget_cached_keys()  # again, now that the deletion is committed: its keys are refused from here on
     counts['events'] += deleted
@@ -296,7 +323,11 @@ def run_retention_job(services) -> None:
         with services.job_locks.held('retention') as is_mine, services.db.connection_context():
             if not is_mine:  # another replica is pruning right now; deleting the same chunks twice would
                 return  # take their events out of the rollups twice
-            report = prune(writer_runner(services.writer), default_retention_days(services.settings))
+            last = services.extras.get('retention_pages_in_use')
+            report = prune(
+                writer_runner(services.writer), default_retention_days(services.settings), pages_in_use_before=last
+            )
+            services.extras['retention_pages_in_use'] = report.pages_in_use
         if report.events_deleted:
             log.info('retention: deleted %d events (%s), %d empty issues, freed %d pages',
                      report.events_deleted, report.projects, report.issues_deleted, report.pages_freed)  # fmt: skip

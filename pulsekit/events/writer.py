@@ -6,7 +6,8 @@ data is on disk. When a group cannot be committed in one go, it is redone job by
 its own savepoint: one failing job (its project was just deleted, its text cannot be stored,
 its event id belongs to another project) fails alone, with a 4xx when its input is at fault,
 never the requests committed beside it. A full queue raises `Overloaded` at once
-(backpressure), never silent loss.
+(backpressure), never silent loss. This module decides how a group is committed; the SQL each
+commit runs (rows, issues) is in event_store.py.
 """
 
 from __future__ import annotations
@@ -28,24 +29,14 @@ import peewee as pw
 from ..bus import Bus, CommitSummary
 from ..db import SQLITE_PRAGMAS, is_sqlite
 from ..errors import Conflict, InsufficientStorage, InvalidApiKey, InvalidField, Overloaded, PulseKitError
-from ..models import Issue
 from . import pg_counting
+from .event_store import INSERT_CHUNK_ROWS, EventStore, IdCollision, Outcome, fresh_events
 from .storable import id_conflict, unstorable_event_error
 
 log = logging.getLogger(__name__)
 RESTART_BUSY_TIMEOUT_MS = 200  # longest wait for readers in one WAL restart attempt
 RESTART_RETRY_S = 0.5  # pause before a busy WAL restart is tried again
-
-LEVEL_RANK = {'debug': 0, 'info': 1, 'warning': 2, 'error': 3, 'fatal': 4}
-EVENT_COLUMNS = (
-    'id', 'project_id', 'issue_id', 'type', 'level', 'message', 'exception_type', 'exception_value', 'exception',
-    'stacktrace', 'metadata', 'environment', 'release', 'tags', '"user"', 'fingerprint', 'timestamp', 'received_at',
-)  # fmt: skip
-JSON_KEYS = ('exception', 'stacktrace', 'metadata', 'tags', 'user', 'fingerprint')
-SUMMARY_MESSAGE_CHARS = 300
-INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bound parameters
-ISSUE_CACHE_SIZE = 10_000
-COPY_MIN_ROWS = 100  # PostgreSQL: from this many events a group's rows go in by COPY (see pg_counting)
+ISSUE_CACHE_SIZE = 10_000  # (project id, fingerprint) pairs remembered for the one-statement commit
 
 
 @dataclass
@@ -62,34 +53,12 @@ class _Job:
     is_batch: bool = False  # errors name `events[i].field` rather than `field`
 
 
-class _AlreadyStored(Exception):
-    """Some events of an optimistic insert were stored before: redo the group with the id lookup."""
-
-
 class _Transient(Exception):
     """PostgreSQL: the transaction lost a deadlock or serialization race with another writer."""
 
 
 class _RedoJobByJob(Exception):
     """The one-pass commit of a group failed; it is rolled back and redone job by job."""
-
-
-class _IdCollision(Exception):
-    """Two projects' jobs in one group carry the same event id: only the job-by-job path can tell them apart."""
-
-
-@dataclass
-class _Outcome:
-    """What a commit stored, for the bus."""
-
-    summaries: list[dict] = field(default_factory=list)
-    new_issues: list[int] = field(default_factory=list)
-    regressed: list[int] = field(default_factory=list)
-
-    def extend(self, other: _Outcome) -> None:
-        self.summaries += other.summaries
-        self.new_issues += other.new_issues
-        self.regressed += other.regressed
 
 
 def client_error(exc: Exception) -> Exception:
@@ -120,10 +89,6 @@ def _log_failure(what: str, exc: Exception) -> None:
         log.exception(what)
 
 
-def _dump(value) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
-
-
 class Writer:
     def __init__(self, db: pw.Database, bus: Bus, max_queue_events: int = 50_000, max_batch_events: int = 5_000):
         self.db = db
@@ -132,6 +97,7 @@ class Writer:
         # the GIL with the event loop, and each statement releases it and then waits to take it back, so
         # a commit is a handful of statements however many events it stores.
         self._sqlite = is_sqlite(db)
+        self._store = EventStore(db)
         # (project_id, fingerprint) → [issue id, status], for the one-statement commit. Only this thread
         # changes issues in this process (tasks included), and the cache is dropped after every task.
         self._issue_cache: dict[tuple[int, str], list] = {}
@@ -302,7 +268,7 @@ class Writer:
             self.commits += 1
         except Exception as exc:  # the commit itself failed: nothing of the group is stored
             _log_failure('group commit failed', exc)
-            out = _Outcome()
+            out = Outcome()
             exc = client_error(exc)
             for job in group:
                 job.error = exc
@@ -313,7 +279,7 @@ class Writer:
             self.bus.publish(CommitSummary(out.summaries, out.new_issues, out.regressed))
         self._resolve(group)
 
-    def _commit_in_one_statement(self, group: list[_Job]) -> _Outcome | None:
+    def _commit_in_one_statement(self, group: list[_Job]) -> Outcome | None:
         """The common case on SQLite: events only, of known issues. The INSERT, in autocommit mode, is
         the whole transaction (triggers count the events in their issues and rollups), so the commit
         costs this thread two GIL hand-overs, not one per statement. None: take the transaction path.
@@ -321,8 +287,8 @@ class Writer:
         if not self._sqlite:
             return None
         try:
-            fresh = _fresh_events(group)
-        except _IdCollision:
+            fresh = fresh_events(_requests(group))
+        except IdCollision:
             return None
         if not fresh or len(fresh) > INSERT_CHUNK_ROWS:
             return None
@@ -332,7 +298,7 @@ class Writer:
         if missing:
             if len(cache) + len(missing) > ISSUE_CACHE_SIZE:
                 cache.clear()
-            for key, state in self._known_issues(dict.fromkeys(missing)).items():
+            for key, state in self._store.known_issues(dict.fromkeys(missing)).items():
                 cache[key] = [state[0], state[2]]  # id, status
             if any(key not in cache for key in missing):
                 return None  # new issues are created in a transaction with their first events
@@ -340,38 +306,38 @@ class Writer:
             # Building the rows can fail too (orjson refuses text without a UTF-8 form): inside the try, or
             # one bad event would fail the whole group instead of being found by the careful path.
             rows = [
-                self._row(pid, event, cache[pid, event['_fingerprint']][0] if event.get('_fingerprint') else None)
+                self._store.row(pid, event, cache[pid, event['_fingerprint']][0] if event.get('_fingerprint') else None)
                 for pid, event in fresh
             ]
-            cursor = self._insert_statement(rows)
+            cursor = self._store.insert_statement(rows)
         except Exception:  # a statement is atomic: nothing is stored; the careful path finds the culprit
             return None
         if cursor.rowcount != len(rows):  # a client retry: announce only what this INSERT stored
-            stored = self._ids_between(cursor.lastrowid - cursor.rowcount + 1, cursor.lastrowid)
+            stored = self._store.ids_between(cursor.lastrowid - cursor.rowcount + 1, cursor.lastrowid)
             fresh = [(pid, e) for pid, e in fresh if e['id'].hex in stored]
-        out = _Outcome()
+        out = Outcome()
         for pid, event in fresh:
             state = cache.get((pid, event.get('_fingerprint')))
             if state is not None and state[1] == 'resolved':  # the trigger reopened it
                 state[1] = 'open'
                 out.regressed.append(state[0])
-            out.summaries.append(self._summary(pid, event, state[0] if state else None))
+            out.summaries.append(self._store.summary(pid, event, state[0] if state else None))
         for job in group:
             job.result = [str(e['id']) for e in job.events]
         return out
 
-    def _commit_in_one_pass(self, group: list[_Job]) -> _Outcome | None:
+    def _commit_in_one_pass(self, group: list[_Job]) -> Outcome | None:
         """All the jobs' events in one INSERT, optimistically (no id lookup, no savepoint).
 
         Returns None, with the transaction rolled back, when the events could not all be stored that
         way: some were stored before (a client retry; redone with the id lookup so counters never
         include an event twice), or one job failed (say, its project was deleted meanwhile).
         """
-        out = _Outcome()
+        out = Outcome()
         try:
             with self._transaction():
                 try:
-                    results = self._store_events(group, out, stored=set())
+                    results = self._store.store_events(_requests(group), out, stored=set())
                 except Exception as exc:
                     if pg_counting.is_transient(exc):
                         raise _Transient from exc
@@ -382,7 +348,7 @@ class Writer:
             return None
         return out
 
-    def _commit_in_one_pass_retried(self, group: list[_Job]) -> _Outcome | None:
+    def _commit_in_one_pass_retried(self, group: list[_Job]) -> Outcome | None:
         """PostgreSQL: a transaction that lost a deadlock to another replica's writer is redone whole; the
         job-by-job path would answer 500 to whichever job's savepoint lost the next one."""
         for attempt in range(1, pg_counting.TRANSIENT_RETRIES + 1):
@@ -392,8 +358,8 @@ class Writer:
                 log.info('group commit redone after a deadlock with another writer (attempt %d)', attempt)
         return None
 
-    def _commit_job_by_job(self, group: list[_Job]) -> _Outcome:
-        out = _Outcome()
+    def _commit_job_by_job(self, group: list[_Job]) -> Outcome:
+        out = Outcome()
         with self._transaction():
             for job in group:
                 self._in_savepoint(job, lambda job=job: self._store_alone(job, out))
@@ -404,18 +370,18 @@ class Writer:
         thread two more waits for the GIL (retention runs a task every few milliseconds under load)."""
         self._run_job(job, self._transaction(), job.task, 'writer task failed')
 
-    def _store_alone(self, job: _Job, out: _Outcome) -> list[str]:
+    def _store_alone(self, job: _Job, out: Outcome) -> list[str]:
         """One request's events, or the client error that explains why they cannot be stored."""
         error = unstorable_event_error(job.events, job.is_batch)
         if error is not None:
             raise error
-        existing = self._existing_ids([e['id'].hex for e in job.events])
+        existing = self._store.existing_ids([e['id'].hex for e in job.events])
         conflict = id_conflict(job.events, {h for h, pid in existing.items() if pid != job.project_id}, job.is_batch)
         if conflict is not None:  # never a 202 for an event that is not stored (docs/protocol.md)
             raise conflict
-        attempt = _Outcome()
+        attempt = Outcome()
         try:
-            result = self._store_events([job], attempt, stored=set(existing))[0]
+            result = self._store.store_events(_requests([job]), attempt, stored=set(existing))[0]
         except pw.IntegrityError as exc:
             if 'null' in str(exc).lower():  # the INSERT's id guard: another process took the id meanwhile
                 raise Conflict('an event id of this request is already used by another project', None) from None
@@ -458,176 +424,9 @@ class Writer:
             except RuntimeError:  # the loop is gone (shutdown); the data is committed regardless
                 pass
 
-    # -- storing events --------------------------------------------------------------------
-    def _store_events(self, jobs: list[_Job], out: _Outcome, *, stored: set[str]) -> list[list[str]]:
-        """Insert the jobs' events whose (hex) ids are not in `stored`; empty `stored`: optimistically."""
-        fresh = _fresh_events(jobs, stored)
-        issue_ids, changes = self._upsert_issues(fresh, out)
-        if fresh:
-            rows = [self._row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
-            if self._insert_rows(rows) != len(rows):
-                raise _AlreadyStored
-            if not self._sqlite:  # on SQLite, triggers count the inserted rows
-                # The rows every replica's writer shares last, after the events' INSERT: they stay locked
-                # from here to the commit, so the other writers wait only for this and the WAL flush.
-                pg_counting.update_issues(self.db, changes)
-                pg_counting.count_rollups(self.db, fresh, issue_ids)
-        out.summaries.extend(self._summary(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh)
-        return [[str(e['id']) for e in job.events] for job in jobs]
 
-    def _insert_statement(self, rows: list[tuple]):
-        """One multi-row INSERT (at most INSERT_CHUNK_ROWS rows); returns its cursor."""
-        row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
-        # An id already stored for the same project is a client retry: nothing happens. For another
-        # project, the update sets id to NULL, which NOT NULL refuses: the whole statement fails (and
-        # the careful path answers 409), so an event is never acknowledged without being stored.
-        sql = (
-            f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(rows))} '
-            'ON CONFLICT (id) DO UPDATE SET id = NULL WHERE events.project_id <> excluded.project_id'
-        )
-        cursor = self.db.cursor()
-        with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
-            cursor.execute(sql, [value for row in rows for value in row])
-        return cursor
-
-    def _ids_between(self, first_seq: int, last_seq: int) -> set[str]:
-        """Ids of the events with seq in [first_seq, last_seq] (one INSERT's rows: consecutive seqs)."""
-        cursor = self.db.execute_sql(
-            f'SELECT id FROM events WHERE seq BETWEEN {self.db.param} AND {self.db.param}', (first_seq, last_seq)
-        )
-        return {str(row[0]).replace('-', '') for row in cursor.fetchall()}
-
-    def _insert_rows(self, rows: list[tuple]) -> int:
-        if not self._sqlite and len(rows) >= COPY_MIN_ROWS:
-            return pg_counting.copy_events(self.db, EVENT_COLUMNS, rows)
-        # Multi-row INSERTs rather than executemany: each statement execution releases and re-takes
-        # the GIL, and re-taking it can wait a whole switch interval while the event loop runs, so one
-        # statement per row made the writer crawl under load (measured: ~40% fewer events/s).
-        return sum(
-            self._insert_statement(rows[start : start + INSERT_CHUNK_ROWS]).rowcount
-            for start in range(0, len(rows), INSERT_CHUNK_ROWS)
-        )
-
-    def _existing_ids(self, ids: list[str]) -> dict[str, int]:
-        """Hex id → project id, for the ids already stored."""
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            placeholders = ', '.join([self.db.param] * len(chunk))
-            cursor = self.db.execute_sql(f'SELECT id, project_id FROM events WHERE id IN ({placeholders})', chunk)
-            found.update((str(row[0]).replace('-', ''), row[1]) for row in cursor.fetchall())
-        return found
-
-    def _upsert_issues(self, events: list[tuple[int, dict]], out: _Outcome) -> dict[tuple[int, str], int]:
-        """One SELECT for the group's issues, then one UPDATE per known and one INSERT per new issue.
-
-        Plain SQL: with a few dozen distinct fingerprints per commit, building ORM queries cost
-        the writer more than SQLite's own work.
-        """
-        by_fingerprint: dict[tuple[int, str], list[dict]] = {}
-        for project_id, event in events:
-            if event.get('_fingerprint'):
-                by_fingerprint.setdefault((project_id, event['_fingerprint']), []).append(event)
-        if not by_fingerprint:
-            return {}, []
-        known = self._known_issues(by_fingerprint)
-        issue_ids: dict[tuple[int, str], int] = {}
-        changes = []  # PostgreSQL: (events, first, last, level, id) added to each issue by the writer
-        # PostgreSQL: one lock order for every replica's writer (see pg_counting); SQLite: arrival order.
-        for key in list(by_fingerprint) if self._sqlite else sorted(by_fingerprint):
-            group = by_fingerprint[key]
-            first = min(e['timestamp'] for e in group)
-            last = max(e['timestamp'] for e in group)
-            level = max((e['level'] for e in group), key=LEVEL_RANK.__getitem__)
-            row = known.get(key)
-            if row is None:
-                issue_id = self._create_issue(key, group[-1], level, first, last)
-                if issue_id is not None:
-                    out.new_issues.append(issue_id)
-                    issue_ids[key] = issue_id
-                    changes.append((len(group), first, last, level, issue_id))
-                    continue
-                row = self._known_issues({key: group})[key]  # another replica created it just now
-            issue_id, _level, status = row[0], row[1], row[2]
-            if status == 'resolved':  # it came back: the update (trigger or SQL) reopens and flags it
-                out.regressed.append(issue_id)
-            changes.append((len(group), first, last, level, issue_id))
-            issue_ids[key] = issue_id
-        return issue_ids, changes  # PostgreSQL: changes for pg_counting.update_issues (SQLite: triggers)
-
-    def _create_issue(self, key: tuple[int, str], sample: dict, level: str, first: int, last: int) -> int | None:
-        if self._sqlite:  # the only writer (the write lock is held): no one else can create it meanwhile
-            return Issue.create(
-                project=key[0], fingerprint=key[1], title=sample['_title'], culprit=sample['_culprit'],
-                level=level, status='open', first_seen=first, last_seen=last, event_count=0,
-            ).id  # fmt: skip
-        return pg_counting.insert_issue(self.db, key[0], key[1], sample, level, first, last)
-
-    def _known_issues(self, by_fingerprint: dict[tuple[int, str], list]) -> dict[tuple[int, str], tuple]:
-        """(project_id, fingerprint) → (id, level, status, is_regression, resolved_at, first_seen, last_seen)."""
-        if self._sqlite:  # one row, a JSON array, rather than one statement step (and GIL wait) per issue
-            cursor = self.db.cursor()
-            cursor.execute(
-                'SELECT json_group_array(json_array(i.project_id, i.fingerprint, i.id, i.level, i.status, '
-                'i.is_regression, i.resolved_at, i.first_seen, i.last_seen)) '
-                'FROM json_each(?) AS k CROSS JOIN issues AS i '
-                'ON i.project_id = k.value ->> 0 AND i.fingerprint = k.value ->> 1',
-                (orjson.dumps(list(by_fingerprint)).decode(),),
-            )
-            return {(row[0], row[1]): tuple(row[2:]) for row in orjson.loads(cursor.fetchone()[0])}
-        fingerprints_by_project: dict[int, list[str]] = {}
-        for project_id, fingerprint in by_fingerprint:
-            fingerprints_by_project.setdefault(project_id, []).append(fingerprint)
-        known = {}
-        p = self.db.param
-        for project_id, fingerprints in fingerprints_by_project.items():
-            for start in range(0, len(fingerprints), 500):
-                chunk = fingerprints[start : start + 500]
-                cursor = self.db.execute_sql(
-                    'SELECT fingerprint, id, level, status, is_regression, resolved_at, first_seen, last_seen '
-                    f'FROM issues WHERE project_id = {p} AND fingerprint IN ({", ".join([p] * len(chunk))})',
-                    [project_id, *chunk],
-                )
-                for fingerprint, *rest in cursor.fetchall():
-                    known[(project_id, fingerprint)] = tuple(rest)
-        return known
-
-    def _row(self, project_id: int, event: dict, issue_id: int | None) -> tuple:
-        exception = event['exception']
-        return (
-            event['id'].hex, project_id, issue_id, event['type'], event['level'], event['message'],
-            exception['type'] if exception else None, exception.get('value') if exception else None,
-            _dump(exception), _dump(event['stacktrace']), _dump(event['metadata']), event['environment'],
-            event['release'], _dump(event['tags']), _dump(event['user']), _dump(event['fingerprint']),
-            event['timestamp'], event['received_at'],
-        )  # fmt: skip
-
-    def _summary(self, project_id: int, event: dict, issue_id: int | None) -> dict:
-        message = event['message'] or (event['exception'] or {}).get('value') or ''
-        return {
-            'id': str(event['id']), 'project_id': project_id, 'issue_id': issue_id, 'type': event['type'],
-            'level': event['level'], 'message': message[:SUMMARY_MESSAGE_CHARS], 'environment': event['environment'],
-            'release': event['release'], 'tags': event['tags'] or {}, 'timestamp': event['timestamp'],
-            'exception_type': (event['exception'] or {}).get('type'),
-        }  # fmt: skip
-
-
-def _fresh_events(jobs: list[_Job], stored: set[str] | None = None) -> list[tuple[int, dict]]:
-    """(project id, event) for each event not in `stored` (hex ids) nor earlier in the jobs (idempotency).
-
-    Raises _IdCollision when an id comes from two projects: dropping the second as a retry would
-    acknowledge an event that is not stored."""
-    seen = dict.fromkeys(stored or ())
-    fresh = []
-    for job in jobs:
-        for event in job.events:
-            hex_id = event['id'].hex
-            if hex_id not in seen:
-                seen[hex_id] = job.project_id
-                fresh.append((job.project_id, event))
-            elif seen[hex_id] is not None and seen[hex_id] != job.project_id:
-                raise _IdCollision(hex_id)
-    return fresh
+def _requests(jobs: list[_Job]) -> list[tuple[int, list[dict]]]:
+    return [(job.project_id, job.events) for job in jobs]
 
 
 def _settle(job: _Job) -> None:

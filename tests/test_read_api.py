@@ -68,6 +68,23 @@ async def test_cursor_pages_through_every_event_once_newest_first(api):
     assert seen == list(reversed(ids))
 
 
+async def test_listed_events_carry_every_field_as_the_single_event_does(api):
+    # The list answers with the JSON columns as stored (not decoded and encoded again): same content.
+    full = {
+        'message': 'checkout failed', 'level': 'error', 'tags': {'region': 'eu'}, 'user': {'id': 'u-1'},
+        'exception': {'type': 'PaymentDeclined', 'value': 'card expired'}, 'fingerprint': ['payments', 'declined'],
+        'stacktrace': {'frames': [{'filename': 'app.py', 'function': 'pay', 'lineno': 12}]},
+        'metadata': {'cart': {'items': 3, 'total': 19.5}, 'note': 'naïve ✓'},
+    }  # fmt: skip
+    ids = await send(api, [full, {'message': 'bare'}])
+    listed = {e['id']: e for e in (await get(api, '/api/v1/events', q='checkout')).json()['events']}
+    listed |= {e['id']: e for e in (await get(api, '/api/v1/events')).json()['events']}
+    for event_id in ids:
+        assert listed[event_id] == (await get(api, f'/api/v1/events/{event_id}')).json()
+    assert listed[ids[0]]['metadata'] == full['metadata'] and listed[ids[0]]['stacktrace']['frames'][0]['lineno'] == 12
+    assert listed[ids[1]]['tags'] == {} and listed[ids[1]]['user'] is None
+
+
 async def test_stored_event_carries_project_issue_and_normalised_fields(api):
     [event_id] = await send(api, [SAMPLE[0]])
     event = (await get(api, f'/api/v1/events/{event_id}')).json()

@@ -117,7 +117,7 @@ async def list_events(request: Request) -> Response:
     cursor = request.query_params.get('cursor') or None
 
     def query():
-        return queries.list_events(_filter_from_request(request, key), limit, cursor)
+        return queries.list_events(_filter_from_request(request, key), limit, cursor, as_stored_json=True)
 
     events, next_cursor = await run_db(query)
     return json_response({'events': events, 'next_cursor': next_cursor})

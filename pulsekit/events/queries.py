@@ -18,12 +18,13 @@ from ..db import get_visible, json_text
 from ..errors import InvalidRequest, NotFound
 from ..ids import MAX_ROW_ID, parse_row_id
 from ..labels import labels_of_issues
-from ..models import ISSUE_STATUSES, Event, Issue, IssueLabel, to_millis
+from ..models import ISSUE_STATUSES, Event, Issue, IssueLabel, JSONField, to_millis
 from .search import full_text_condition, recent_match_seqs
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
 FTS_CANDIDATES = 2000  # newest full-text matches a search page is picked from (see _recent_text_matches)
+JSON_COLUMNS = frozenset(f.name for f in Event._meta.sorted_fields if isinstance(f, JSONField))
 ISSUE_SORTS = {'last_seen': Issue.last_seen, 'first_seen': Issue.first_seen, 'event_count': Issue.event_count}
 
 
@@ -105,14 +106,24 @@ def event_conditions(f: EventFilter) -> list[pw.Expression]:
     return conds
 
 
-def list_events(f: EventFilter, limit: int = DEFAULT_PAGE, cursor: str | None = None) -> tuple[list[dict], str | None]:
-    """A page of events matching the filter, newest first, and the cursor of the next page."""
+def list_events(
+    f: EventFilter, limit: int = DEFAULT_PAGE, cursor: str | None = None, *, as_stored_json: bool = False
+) -> tuple[list[dict], str | None]:
+    """A page of events matching the filter, newest first, and the cursor of the next page.
+
+    `as_stored_json`: the JSON columns (exception, stacktrace, metadata, tags, user, fingerprint) come
+    back as `orjson.Fragment`s of the stored text, for answers that only serialise them again. Decoding
+    them (a Sentry event's can be ~15 KB) and encoding them back was most of a read's CPU, taken with
+    the GIL held from the event loop that acknowledges events: a page of 50 cost 7 ms, now 3.
+    """
     limit = max(1, min(limit, MAX_PAGE))
     cursor_conds = []
     if cursor:
         ts, seq = decode_cursor(cursor, 2)
         cursor_conds.append((Event.timestamp < ts) | ((Event.timestamp == ts) & (Event.seq < seq)))
-    query = Event.select().order_by(Event.timestamp.desc(), Event.seq.desc()).limit(limit + 1)
+    fields = Event._meta.sorted_fields
+    columns = [c.coerce(False) if c.name in JSON_COLUMNS else c for c in fields] if as_stored_json else []
+    query = Event.select(*columns).order_by(Event.timestamp.desc(), Event.seq.desc()).limit(limit + 1)
     rows = _recent_text_matches(f, query, cursor_conds, limit) if f.q else None
     if rows is None:
         conds = event_conditions(f) + cursor_conds
@@ -122,7 +133,7 @@ def list_events(f: EventFilter, limit: int = DEFAULT_PAGE, cursor: str | None = 
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor(to_millis(last.timestamp), last.seq)
-    return [event_to_dict(r) for r in rows], next_cursor
+    return [event_to_dict(r, as_stored_json=as_stored_json) for r in rows], next_cursor
 
 
 def _recent_text_matches(f: EventFilter, query: pw.Query, cursor_conds: list, limit: int) -> list[Event] | None:
@@ -136,7 +147,12 @@ def _recent_text_matches(f: EventFilter, query: pw.Query, cursor_conds: list, li
     conds = [*event_conditions(replace(f, q=None)), *cursor_conds]
     if not seqs:
         return []
-    rows = list(query.where(Event.seq.in_(seqs), *conds))
+    # The candidates go in as one JSON parameter (Peewee building 2,000 bound values held the GIL ~10 ms,
+    # and ingest's p99 under a polling search followed), and the sort sees only their keys: whole rows
+    # in the sorter cost SQLite twice the time. 29 → 12 ms for a page of a common term.
+    candidates = pw.SQL('(SELECT value FROM json_each(?))', (orjson.dumps(seqs).decode(),))
+    page = query.select(Event.seq).where(Event.seq.in_(candidates), *conds)
+    rows = list(query.where(Event.seq.in_(page)))
     if len(seqs) < FTS_CANDIDATES or len(rows) > limit:
         return rows
     return None
@@ -210,7 +226,9 @@ def format_time(value: datetime | None) -> str | None:
     return value.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
 
 
-def event_to_dict(row: Event) -> dict:
+def event_to_dict(row: Event, *, as_stored_json: bool = False) -> dict:
+    """`as_stored_json`: the row was selected with its JSON columns uncoerced (see list_events)."""
+    as_json = _stored_json if as_stored_json else _as_is
     return {
         'id': str(row.id),
         'project_id': row.project_id,
@@ -218,17 +236,25 @@ def event_to_dict(row: Event) -> dict:
         'type': row.type,
         'level': row.level,
         'message': row.message,
-        'exception': row.exception,
-        'stacktrace': row.stacktrace,
+        'exception': as_json(row.exception),
+        'stacktrace': as_json(row.stacktrace),
         'environment': row.environment,
         'release': row.release,
-        'tags': row.tags or {},
-        'user': row.user,
-        'metadata': row.metadata,
-        'fingerprint': row.fingerprint,
+        'tags': as_json(row.tags) or {},
+        'user': as_json(row.user),
+        'metadata': as_json(row.metadata),
+        'fingerprint': as_json(row.fingerprint),
         'timestamp': format_time(row.timestamp),
         'received_at': format_time(row.received_at),
     }
+
+
+def _stored_json(text: str | None) -> orjson.Fragment | None:
+    return None if text is None else orjson.Fragment(text)
+
+
+def _as_is(value):
+    return value
 
 
 def issue_to_dict(row: Issue) -> dict:

@@ -4,7 +4,8 @@ Sends a steady mix (by default 1,000 events/s: 40 % single events, 40 % in batch
 real sentry-sdk error envelopes of ~18 KB) while a reader polls the read API the way open
 dashboard pages do. Prints, for every minute: events/s accepted, p50/p99 acknowledgement
 latency, refused requests, server RSS (and its parts: the database's memory map, the heap),
-database and WAL size, the writer's queue depth (from /api/v1/health) and the reader's latency.
+database and WAL size, the writer's queue depth (from /api/v1/health), the machine's noise (CPU
+stolen by the hypervisor, the sender's own wake-up delay) and the reader's latency.
 Then checks the targets of issue #20 against minute 2 (after warm-up).
 
     .venv/bin/python benchmarks/soak.py                    # 10 minutes at 1,000 events/s
@@ -81,6 +82,8 @@ class Minute:
     own_kb: int = 0  # RSS less the database's map: what the process itself holds
     db_bytes: int = 0
     wal_bytes: int = 0
+    late_ms: float = 0.0  # the sender's worst wake-up delay: its own stall, not the server's
+    cpu_ticks: tuple[int, int] = (0, 0)  # /proc/stat at the minute's first sample: (all, steal)
 
 
 class Envelopes:
@@ -116,6 +119,7 @@ class Load:
         self.envelopes = Envelopes()
         self.minutes: list[Minute] = [Minute()]
         self.behind = 0  # requests skipped because MAX_IN_FLIGHT were already waiting
+        self.end_cpu_ticks = (0, 0)  # /proc/stat when the sampling stopped (see steal_share)
 
     def record_read(self, name: str, ms: float) -> None:
         self.minutes[-1].reads_ms.setdefault(name, []).append(ms)
@@ -174,6 +178,8 @@ class Load:
                     task.add_done_callback(in_flight.discard)
             last = now
             await asyncio.sleep(TICK_S)
+            late_ms = (time.monotonic() - now - TICK_S) * 1000
+            self.minutes[-1].late_ms = max(self.minutes[-1].late_ms, late_ms)
         if in_flight:
             await asyncio.wait(in_flight, timeout=30)
         pool.close()
@@ -237,6 +243,8 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
     wal = db_path.with_name(db_path.name + '-wal')
     while not stop.wait(1.0):
         minute = load.minutes[-1]
+        if minute.cpu_ticks == (0, 0):
+            minute.cpu_ticks = host_cpu_ticks()
         try:
             with urllib.request.urlopen(server.base + HEALTH_PATH, timeout=5) as answer:
                 minute.queue_depths.append(json.loads(answer.read()).get('writer_queue_depth', 0))
@@ -249,6 +257,24 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
         minute.anon_kb = max(minute.anon_kb, rss_kb(server.pid, 'RssAnon') or 0)
         minute.db_bytes = db_path.stat().st_size if db_path.exists() else 0
         minute.wal_bytes = max(minute.wal_bytes, wal.stat().st_size if wal.exists() else 0)
+    load.end_cpu_ticks = host_cpu_ticks()
+
+
+def host_cpu_ticks() -> tuple[int, int]:
+    """(all CPU time, time stolen by the hypervisor for other guests), in ticks since boot."""
+    try:
+        with open('/proc/stat') as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return (0, 0)
+    return (sum(ticks), ticks[7] if len(ticks) > 7 else 0)
+
+
+def steal_share(start: tuple[int, int], end: tuple[int, int]) -> float | None:
+    """The share of the machine's CPU time the hypervisor gave other guests between two readings."""
+    if 0 in (start[0], end[0]) or end[0] <= start[0]:
+        return None
+    return (end[1] - start[1]) / (end[0] - start[0])
 
 
 def p(values: list[float], q: float) -> float:
@@ -257,15 +283,21 @@ def p(values: list[float], q: float) -> float:
 
 def report(load: Load, turnover: float | None) -> bool:
     minutes = [m for m in load.minutes if m.latencies_ms]
+    # steal: CPU the hypervisor gave other guests; late: the sender's worst wake-up delay. Both are the
+    # machine's noise, not the server's: a minute whose p99 jumps with them says little about the server.
     print(f'\n{"min":>3} {"events/s":>9} {"p50 ms":>7} {"p99 ms":>7} {"refused":>8} {"RSS MB":>7} '
-          f'{"db map MB":>9} {"heap MB":>8} {"db MB":>7} {"WAL MB":>7} {"queue max":>9}  reads p50 ms')  # fmt: skip
-    for n, m in enumerate(minutes, 1):
+          f'{"db map MB":>9} {"heap MB":>8} {"db MB":>7} {"WAL MB":>7} {"queue max":>9} {"steal":>6} '
+          f'{"late ms":>7}  reads p50 ms')  # fmt: skip
+    ends = [m.cpu_ticks for m in minutes[1:]] + [load.end_cpu_ticks]
+    for n, (m, end) in enumerate(zip(minutes, ends, strict=True), 1):
         refused = sum(m.refused.values())
+        steal = steal_share(m.cpu_ticks, end)
         print(
             f'{n:>3} {m.accepted_events / 60:>9,.0f} {statistics.median(m.latencies_ms):>7.1f} '
             f'{p(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.db_map_kb / 1024:>9.0f} '
             f'{m.anon_kb / 1024:>8.0f} {m.db_bytes / 1e6:>7.0f} '
-            f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9}  '
+            f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9} '
+            f'{"?" if steal is None else f"{steal:.1%}":>6} {m.late_ms:>7.0f}  '
             + ' '.join(f'{name} {statistics.median(ms):.1f}' for name, ms in sorted(m.reads_ms.items()))
         )
     refused: dict[int, int] = {}

@@ -21,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pulsekit.config import Settings
+from pulsekit.events.browse import event_page
 from pulsekit.events.facets import tag_facets
-from pulsekit.events.filters import filter_from_params, is_countable
+from pulsekit.events.filters import filter_from_params
 from pulsekit.events.ingest import prepare_event
-from pulsekit.events.queries import list_events
-from pulsekit.events.stats import home_summary, level_counts, resolve_range
+from pulsekit.events.stats import home_summary, resolve_range
 from pulsekit.events.suggest import suggest
-from pulsekit.models import Event, Project, now_utc, to_millis
+from pulsekit.models import Event, Project, now_utc
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
 
@@ -96,9 +96,7 @@ def events_page(params: dict):
     f, _ = filter_from_params(params)
 
     def run():
-        list_events(f, 50)
-        if is_countable(f):
-            level_counts(f.project_ids, to_millis(f.since), to_millis(now_utc() + timedelta(minutes=10)), f.levels)
+        event_page(f, 50)
 
     return run
 

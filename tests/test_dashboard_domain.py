@@ -9,6 +9,7 @@ import pytest
 
 from pulsekit.auth import create_user
 from pulsekit.errors import Conflict, PermissionDenied
+from pulsekit.events.browse import event_page, issue_overview
 from pulsekit.events.facets import parse_search, tag_facets
 from pulsekit.events.filters import event_matches, filter_from_params, params_from_filter
 from pulsekit.events.ingest import prepare_event
@@ -203,3 +204,31 @@ def test_full_text_search_combines_with_filters_and_pages(svc):
     first, cursor = list_events(f, 6)
     second, _ = list_events(f, 6, cursor)
     assert [e['message'] for e in first + second] == [f'timeout number {i}' for i in range(0, 40, 4)]
+
+
+def test_dashboard_lists_carry_what_they_show_and_the_issue_page_its_latest_event_in_full(svc):
+    shop = create_project('Shop')
+    frames = [{'filename': 'app.py', 'function': 'pay', 'lineno': 12}]
+    bodies = [
+        {'exception': {'type': 'KeyError', 'value': "'cart'"}, 'stacktrace': {'frames': frames},
+         'tags': {'region': 'eu'}, 'environment': 'prod', 'release': '1.2', 'fingerprint': ['cart'],
+         'timestamp': NOW.isoformat()},
+        {'exception': {'type': 'KeyError'}, 'fingerprint': ['cart'],
+         'timestamp': (NOW - timedelta(minutes=1)).isoformat()},
+        {'type': 'log', 'level': 'info', 'message': 'hello', 'timestamp': (NOW - timedelta(minutes=2)).isoformat()},
+    ]  # fmt: skip
+    write(svc, shop.id, bodies)
+    f = EventFilter(since=NOW - timedelta(hours=1))
+    page = event_page(f, 2, now=NOW)
+    full, cursor = list_events(f, 2)
+    assert page['next_cursor'] == cursor and page['total'] == 3
+    listed = ['id', 'project_id', 'issue_id', 'type', 'level', 'message', 'environment', 'release', 'timestamp']
+    assert [{k: e[k] for k in listed} for e in page['events']] == [{k: e[k] for k in listed} for e in full]
+    assert [e['exception'] for e in page['events']] == [{'type': 'KeyError', 'value': "'cart'"}, {'type': 'KeyError'}]
+    older = event_page(f, 2, page['next_cursor'], now=NOW)['events']
+    assert [(e['message'], e['exception']) for e in older] == [('hello', None)]
+
+    overview = issue_overview(page['events'][0]['issue_id'], now=NOW)
+    assert [e['id'] for e in overview['events']] == [e['id'] for e in full]
+    assert overview['latest'] == full[0]  # the newest event in full, for the stack trace at the page's top
+    assert overview['latest']['tags'] == {'region': 'eu'} and '"function": "pay"' in json.dumps(overview['latest'])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from ..errors import NotFound
 from ..models import Event, now_utc, to_millis
 from .filters import is_countable
-from .queries import EventFilter, IssueFilter, get_event, get_issue, list_events, list_issues
+from .queries import EventFilter, IssueFilter, get_event, get_issue, list_event_summaries, list_issues
 from .stats import issue_sparklines, level_counts
 
 RECENT_EVENTS_FOR_CHOICES = 5000
@@ -20,7 +20,7 @@ FUTURE_SLACK = timedelta(minutes=10)
 
 def event_page(f: EventFilter, limit: int, cursor: str | None = None, *, now: datetime | None = None) -> dict:
     """{'events', 'next_cursor', 'total'}: total is exact when the rollup can count the filter, else None."""
-    events, next_cursor = list_events(f, limit, cursor)
+    events, next_cursor = list_event_summaries(f, limit, cursor)
     total = None
     if is_countable(f) and f.since is not None:
         until = f.until or (now or now_utc()) + FUTURE_SLACK
@@ -59,14 +59,21 @@ def issue_page(f: IssueFilter, limit: int, cursor: str | None = None, *, now: da
 
 
 def issue_overview(issue_id: int, *, now: datetime | None = None) -> dict | None:
-    """{'issue', 'events' (newest first), 'line'} or None when there is no such issue."""
+    """{'issue', 'events' (newest first, summaries), 'latest' (the newest event in full, or None),
+    'line'} or None when there is no such issue."""
     try:
         issue = get_issue(issue_id)
     except NotFound:
         return None
-    events, _ = list_events(EventFilter(issue_id=issue_id), ISSUE_PAGE_EVENTS)
+    events, _ = list_event_summaries(EventFilter(issue_id=issue_id), ISSUE_PAGE_EVENTS)
+    latest = None
+    if events:
+        try:
+            latest = get_event(events[0]['id'])
+        except NotFound:  # deleted since (retention, a project's deletion)
+            latest = None
     line = issue_sparklines([issue_id], to_millis(now or now_utc()))[issue_id]
-    return {'issue': issue, 'events': events, 'line': line}
+    return {'issue': issue, 'events': events, 'latest': latest, 'line': line}
 
 
 def event_with_issue(event_id: str) -> tuple[dict | None, dict | None]:

@@ -16,7 +16,7 @@ import peewee as pw
 
 from ..alerts.status import count_firing_rules
 from ..models import LEVELS, Event, EventCountHourly, Issue, IssueCountHourly, to_millis
-from .queries import EventFilter, issue_to_dict, list_events
+from .queries import EventFilter, issue_to_dict, list_event_summaries
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -216,7 +216,7 @@ def home_summary(project_ids: list[int] | None, time_range: TimeRange, recent: i
     since_ms, until_ms = time_range.since_ms, time_range.until_ms
     counts = level_counts(project_ids, since_ms, until_ms)
     in_range = EventFilter(project_ids=project_ids, since=time_range.since, until=time_range.until)
-    events, _ = list_events(in_range, recent)
+    events, _ = list_event_summaries(in_range, recent)
     return {
         'events': sum(counts.values()),
         'errors': sum(counts[level] for level in ERROR_LEVELS),

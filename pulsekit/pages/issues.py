@@ -240,7 +240,7 @@ def register(settings: Settings) -> None:
                     }
                 ).classes('w-full h-16')
 
-        latest = events[0] if events else None
+        latest = data['latest']
         if latest and (latest['stacktrace'] or latest['exception']):
             with ui.card().classes('pk-card w-full p-4 gap-2'):
                 with ui.row().classes('w-full items-center justify-between'):

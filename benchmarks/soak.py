@@ -6,7 +6,7 @@ clients (a Poisson process), while a reader polls the read API the way open dash
 Prints, for every minute: events/s accepted, p50/p99 acknowledgement latency, refused requests,
 server RSS (and its parts: the database's memory map, the heap), database and WAL size, the
 writer's queue depth (from /api/v1/health), the machine's noise (CPU stolen by the hypervisor, how
-late the sender itself sent) and the reader's latency.
+late the sender itself sent) and the reader's latency; then p50/p99 by kind of request.
 Then checks the targets of issue #20 against minute 2 (after warm-up).
 
     .venv/bin/python benchmarks/soak.py                    # 10 minutes at 1,000 events/s
@@ -74,6 +74,7 @@ class Minute:
     accepted_events: int = 0
     refused: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    kind_ms: dict[str, list[float]] = field(default_factory=dict)  # the same, by kind of request
     reads_ms: dict[str, list[float]] = field(default_factory=dict)  # the reader's queries, by name
     queue_depths: list[int] = field(default_factory=list)
     rss_kb: int = 0
@@ -150,7 +151,9 @@ class Load:
         start = time.perf_counter()
         status = await pool.post(path, body, headers)
         minute = self.minutes[-1]
-        minute.latencies_ms.append((time.perf_counter() - start) * 1000)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        minute.latencies_ms.append(elapsed_ms)
+        minute.kind_ms.setdefault(kind, []).append(elapsed_ms)
         if 200 <= status < 300:
             minute.accepted_events += events
         else:
@@ -302,6 +305,14 @@ def report(load: Load, turnover: float | None) -> bool:
             f'{"?" if steal is None else f"{steal:.1%}":>6} {m.late_ms:>7.0f}  '
             + ' '.join(f'{name} {statistics.median(ms):.1f}' for name, ms in sorted(m.reads_ms.items()))
         )
+    # The ack latency by kind of request: a batch carries 50 events and an envelope ~18 KB, so they take
+    # longer than a single event; a p99 that moves with every kind is a stall of the whole server.
+    kinds = sorted({kind for m in minutes for kind in m.kind_ms})
+    print('\nack latency by kind of request, p50 / p99 ms')
+    print(f'{"min":>3}  ' + '  '.join(f'{kind:>15}' for kind in kinds))
+    for n, m in enumerate(minutes, 1):
+        cells = [f'{p(m.kind_ms.get(kind, []), 0.5):>7.1f} /{p(m.kind_ms.get(kind, []), 0.99):>6.1f}' for kind in kinds]
+        print(f'{n:>3}  ' + '  '.join(cells))
     refused: dict[int, int] = {}
     for m in minutes:
         for status, count in m.refused.items():

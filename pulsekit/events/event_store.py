@@ -14,6 +14,7 @@ import peewee as pw
 from ..db import is_sqlite
 from ..models import Issue
 from . import pg_counting
+from .event_ids import StoredIds
 
 LEVEL_RANK = {'debug': 0, 'info': 1, 'warning': 2, 'error': 3, 'fatal': 4}
 EVENT_COLUMNS = (
@@ -53,11 +54,15 @@ class EventStore:
     def __init__(self, db: pw.Database):
         self.db = db
         self._sqlite = is_sqlite(db)
+        # SQLite has no unique index on the id (migration 0012): the ids are kept unique here.
+        self.stored_ids = StoredIds(db) if self._sqlite else None
 
     def store_events(self, requests: list[Request], out: Outcome, *, stored: set[str]) -> list[list[str]]:
         """Insert the requests' events whose (hex) ids are not in `stored`; empty `stored`: optimistically.
         Returns each request's event ids."""
         fresh = fresh_events(requests, stored)
+        if self.stored_ids is not None and self.stored_ids.lookup([e['id'].hex for _, e in fresh]):
+            raise AlreadyStored
         issue_ids, changes = self._upsert_issues(fresh, out)
         if fresh:
             rows = [self.row(pid, e, issue_ids.get((pid, e.get('_fingerprint')))) for pid, e in fresh]
@@ -72,26 +77,21 @@ class EventStore:
         return [[str(e['id']) for e in events] for _, events in requests]
 
     def insert_statement(self, rows: list[tuple]):
-        """One multi-row INSERT (at most INSERT_CHUNK_ROWS rows); returns its cursor."""
+        """One multi-row INSERT (at most INSERT_CHUNK_ROWS rows) of ids not stored yet; returns its cursor."""
         row_sql = '(' + ', '.join([self.db.param] * len(EVENT_COLUMNS)) + ')'
-        # An id already stored for the same project is a client retry: nothing happens. For another
-        # project, the update sets id to NULL, which NOT NULL refuses: the whole statement fails (and
-        # the careful path answers 409), so an event is never acknowledged without being stored.
-        sql = (
-            f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(rows))} '
-            'ON CONFLICT (id) DO UPDATE SET id = NULL WHERE events.project_id <> excluded.project_id'
-        )
+        sql = f'INSERT INTO events ({", ".join(EVENT_COLUMNS)}) VALUES {", ".join([row_sql] * len(rows))}'
+        if self.stored_ids is None:
+            # PostgreSQL's unique index is the guard of the replicas' writers. An id already stored for
+            # the same project is a client retry: nothing happens. For another project, the update sets
+            # id to NULL, which NOT NULL refuses: the whole statement fails (and the careful path answers
+            # 409), so an event is never acknowledged without being stored.
+            sql += ' ON CONFLICT (id) DO UPDATE SET id = NULL WHERE events.project_id <> excluded.project_id'
         cursor = self.db.cursor()
         with pw.__exception_wrapper__:  # DB-API errors as Peewee's, whatever the driver
             cursor.execute(sql, [value for row in rows for value in row])
+        if self.stored_ids is not None:
+            self.stored_ids.add([row[0] for row in rows])
         return cursor
-
-    def ids_between(self, first_seq: int, last_seq: int) -> set[str]:
-        """Ids of the events with seq in [first_seq, last_seq] (one INSERT's rows: consecutive seqs)."""
-        cursor = self.db.execute_sql(
-            f'SELECT id FROM events WHERE seq BETWEEN {self.db.param} AND {self.db.param}', (first_seq, last_seq)
-        )
-        return {str(row[0]).replace('-', '') for row in cursor.fetchall()}
 
     def _insert_rows(self, rows: list[tuple]) -> int:
         if not self._sqlite and len(rows) >= COPY_MIN_ROWS:
@@ -106,6 +106,8 @@ class EventStore:
 
     def existing_ids(self, ids: list[str]) -> dict[str, int]:
         """Hex id → project id, for the ids already stored."""
+        if self.stored_ids is not None:
+            return self.stored_ids.lookup(ids)
         found: dict[str, int] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]

@@ -195,13 +195,21 @@ class Writer:
 
     def _run(self) -> None:
         self.db.connect(reuse_if_open=True)
+        stored_ids = self._store.stored_ids
         try:
+            if stored_ids is not None:
+                try:
+                    stored_ids.load()
+                except Exception:  # without the filter every id is looked up: slower, still correct
+                    log.exception('writer: the event id filter could not be filled')
             while True:
                 group = self._take_group()
                 if group is None:
                     return
                 try:
                     self._commit_group(group)
+                    if stored_ids is not None:
+                        stored_ids.after_commit()
                 except Exception:  # the thread must outlive any one group, or ingestion stops for good
                     log.exception('writer: a group failed after its commit')
                 if self._is_wal_restart_requested:
@@ -292,6 +300,8 @@ class Writer:
             return None
         if not fresh or len(fresh) > INSERT_CHUNK_ROWS:
             return None
+        if self._store.existing_ids([e['id'].hex for _, e in fresh]):
+            return None  # a client retry or an id of another project: the careful path tells which
         cache = self._issue_cache
         keys = {(pid, e['_fingerprint']) for pid, e in fresh if e.get('_fingerprint')}
         missing = [key for key in keys if key not in cache]
@@ -309,12 +319,9 @@ class Writer:
                 self._store.row(pid, event, cache[pid, event['_fingerprint']][0] if event.get('_fingerprint') else None)
                 for pid, event in fresh
             ]
-            cursor = self._store.insert_statement(rows)
+            self._store.insert_statement(rows)
         except Exception:  # a statement is atomic: nothing is stored; the careful path finds the culprit
             return None
-        if cursor.rowcount != len(rows):  # a client retry: announce only what this INSERT stored
-            stored = self._store.ids_between(cursor.lastrowid - cursor.rowcount + 1, cursor.lastrowid)
-            fresh = [(pid, e) for pid, e in fresh if e['id'].hex in stored]
         out = Outcome()
         for pid, event in fresh:
             state = cache.get((pid, event.get('_fingerprint')))

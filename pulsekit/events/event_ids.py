@@ -1,0 +1,202 @@
+"""Which event ids a SQLite file holds, asked without a unique index (migration 0012 says why).
+
+The writer asks before each INSERT: an id stored before is a client retry (same project) or a
+conflict (another project). A Bloom filter of every stored id answers "not stored" for nearly
+every new id in about a microsecond; only the ids it may hold are looked up in the table, whose
+lookup by id probes each block of 8,192 events. No false "not stored" is possible, so no
+duplicate gets in; a false "maybe" costs one lookup.
+
+The filter lives in memory, ~2 bytes an event, and is filled from the table at start-up. It grows
+by slices, so adding never rescans. Retention's deletes leave their ids in it; once the slices
+hold four times more ids than the table, a thread rebuilds it from the table in short reads,
+while the writer goes on (the ids added meanwhile join the new filter when it is swapped in).
+
+Only the writer's thread calls this, apart from the rebuild's thread (see `_rebuild`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import peewee as pw
+
+log = logging.getLogger(__name__)
+
+BITS_PER_ID = 16
+HASHES = 11  # with 16 bits an id: ~0.05 % false "maybe" when a slice is full
+MIN_SLICE_IDS = 1 << 16
+REBUILD_SLACK = 4  # rebuild once the slices were made for this many times the stored events
+LOAD_BLOCKS = 16  # blocks of seqs read per statement while filling (131,072 ids: ~0.1 s)
+LOOKUP_CHUNK = 500
+
+
+class BloomSlice:
+    """A Bloom filter for up to `capacity` keys (str). Python's str hash is salted per process: no
+    client can choose ids that collide on purpose."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.count = 0
+        self._size = capacity * BITS_PER_ID
+        self._bits = bytearray(self._size // 8 + 1)
+
+    def add(self, key: str) -> None:
+        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        a, b, size, bits = h & 0xFFFF_FFFF, (h >> 32) | 1, self._size, self._bits
+        for i in range(HASHES):
+            p = (a + i * b) % size
+            bits[p >> 3] |= 1 << (p & 7)
+        self.count += 1
+
+    def __contains__(self, key: str) -> bool:
+        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+        a, b, size, bits = h & 0xFFFF_FFFF, (h >> 32) | 1, self._size, self._bits
+        for i in range(HASHES):
+            p = (a + i * b) % size
+            if not bits[p >> 3] & (1 << (p & 7)):
+                return False
+        return True
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._bits)
+
+
+class BloomFilter:
+    """Slices of growing capacity: a new one when the last is full, so adding never rescans."""
+
+    def __init__(self, capacity: int):
+        self.slices = [BloomSlice(max(MIN_SLICE_IDS, capacity))]
+
+    def add(self, key: str) -> None:
+        last = self.slices[-1]
+        if last.count >= last.capacity:
+            last = BloomSlice(max(MIN_SLICE_IDS, self.capacity))
+            self.slices.append(last)
+        last.add(key)
+
+    def __contains__(self, key: str) -> bool:
+        return any(key in s for s in self.slices)
+
+    @property
+    def capacity(self) -> int:
+        return sum(s.capacity for s in self.slices)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.nbytes for s in self.slices)
+
+
+class StoredIds:
+    """The ids of a SQLite file's events (hex, no dashes), for its writer."""
+
+    def __init__(self, db: pw.Database):
+        self.db = db
+        self._filter: BloomFilter | None = None
+        self._rebuilding: threading.Thread | None = None
+        self._rebuilt: BloomFilter | None = None  # set by the rebuild's thread, swapped in by the writer's
+        self._added_while_rebuilding: list[str] = []
+        self._slices_checked = 1  # a new slice is when the filter may have outgrown the table
+        self.rebuilds = 0
+
+    def load(self) -> None:
+        """Fill the filter from the table (the writer's thread, before its first commit)."""
+        started = time.perf_counter()
+        self._filter = self._read_all(self.db)
+        self._slices_checked = len(self._filter.slices)
+        log.info(
+            'event id filter: %d ids in %.1fs (%.1f MB)',
+            sum(s.count for s in self._filter.slices), time.perf_counter() - started, self._filter.nbytes / 1e6,
+        )  # fmt: skip
+
+    def add(self, hex_ids: list[str]) -> None:
+        """Ids of rows just inserted (a rollback later leaves them here: a false "maybe", harmless)."""
+        if self._filter is None:
+            return
+        for hex_id in hex_ids:
+            self._filter.add(hex_id)
+        if self._rebuilding is not None:
+            self._added_while_rebuilding.extend(hex_ids)
+
+    def after_commit(self) -> None:
+        """Between two of the writer's transactions: swap in a finished rebuild, or start one. Never
+        inside one: the rebuild would not read the ids its uncommitted rows add."""
+        if self._filter is None:
+            return
+        if self._rebuilding is not None:
+            self._swap_in_rebuilt()
+        elif len(self._filter.slices) > self._slices_checked:
+            self._slices_checked = len(self._filter.slices)
+            if self._filter.capacity > REBUILD_SLACK * max(self._stored_estimate(), MIN_SLICE_IDS):
+                self._start_rebuild()
+
+    def lookup(self, hex_ids: list[str]) -> dict[str, int]:
+        """Hex id → project id, for the ids already stored."""
+        candidates = hex_ids if self._filter is None else [h for h in hex_ids if h in self._filter]
+        found: dict[str, int] = {}
+        for start in range(0, len(candidates), LOOKUP_CHUNK):
+            chunk = candidates[start : start + LOOKUP_CHUNK]
+            cursor = self.db.execute_sql(
+                f'SELECT id, project_id FROM events WHERE id IN ({", ".join("?" * len(chunk))})', chunk
+            )
+            found.update((str(row[0]).replace('-', ''), row[1]) for row in cursor.fetchall())
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self._filter is None else self._filter.nbytes
+
+    def _stored_estimate(self) -> int:
+        # Retention deletes the oldest events: the span of seqs is close to the count, and costs nothing.
+        low, high = self.db.execute_sql('SELECT min(seq), max(seq) FROM events').fetchone()
+        return 0 if low is None else high - low + 1
+
+    def _start_rebuild(self) -> None:
+        self._added_while_rebuilding = []
+        self._rebuilding = threading.Thread(target=self._rebuild, name='pulsekit-event-ids', daemon=True)
+        self._rebuilding.start()
+
+    def _rebuild(self) -> None:
+        started = time.perf_counter()
+        try:
+            with self.db.connection_context():  # this thread's own connection
+                rebuilt = self._read_all(self.db)
+        except Exception:  # the old filter stays: it only answers "maybe" more often
+            log.exception('event id filter: rebuild failed')
+            rebuilt = None
+        if rebuilt is not None:
+            log.info('event id filter rebuilt in %.1fs (%.1f MB)', time.perf_counter() - started, rebuilt.nbytes / 1e6)
+        self._rebuilt = rebuilt or self._filter  # read by the writer's thread once this one ended
+
+    def _swap_in_rebuilt(self) -> None:
+        if self._rebuilding is None or self._rebuilding.is_alive():
+            return
+        self._rebuilding = None
+        rebuilt, self._rebuilt = self._rebuilt, None
+        if rebuilt is not None and rebuilt is not self._filter:
+            for hex_id in self._added_while_rebuilding:  # inserted after the rebuild began to read
+                rebuilt.add(hex_id)
+            self._filter = rebuilt
+            self.rebuilds += 1
+        self._added_while_rebuilding = []
+        self._slices_checked = len(self._filter.slices)
+
+    @staticmethod
+    def _read_all(db: pw.Database) -> BloomFilter:
+        """Every stored id, read block by block through the (seq_block, id) index: short reads that
+        never hold a snapshot (and so the WAL) for long."""
+        row = db.execute_sql('SELECT min(seq_block), max(seq_block), count(*) FROM events').fetchone()
+        low, high, count = row
+        found = BloomFilter(2 * count)
+        if low is None:
+            return found
+        for first in range(low, high + 1, LOAD_BLOCKS):
+            cursor = db.execute_sql(
+                'SELECT id FROM events INDEXED BY events_seq_block_id WHERE seq_block BETWEEN ? AND ?',
+                (first, first + LOAD_BLOCKS - 1),
+            )
+            for (hex_id,) in cursor:
+                found.add(str(hex_id).replace('-', ''))
+        return found

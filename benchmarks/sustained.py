@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from harness import (
     free_port,
     log,
     make_events,
+    process_work,
     pulsekit_cmd,
     render_wrk_script,
     ro_connect,
@@ -50,6 +52,7 @@ from harness import (
 TARGET_WAL_MB = 256
 TARGET_DISK_RATIO = 1.5
 TARGET_FLAT_RATIO = 0.85
+READS = ('events', 'issues', 'search')  # DashboardReader's queries
 
 
 def mb(size_bytes: float) -> float:
@@ -64,11 +67,12 @@ def file_size(path: Path) -> int:
 
 
 class Sampler:
-    """Once a second: (seconds since start, events stored, db bytes, wal bytes, server RSS kB)."""
+    """Once a second: (seconds since start, events stored, db bytes, wal bytes, server RSS kB, bytes the
+    server wrote, its CPU seconds)."""
 
     def __init__(self, db_path: Path, pid: int) -> None:
         self.db_path, self.pid = db_path, pid
-        self.samples: list[tuple[float, int, int, int, int]] = []
+        self.samples: list[tuple[float, int, int, int, int, int, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._t0 = time.monotonic()
@@ -81,9 +85,9 @@ class Sampler:
         while not self._stop.wait(1.0):
             with contextlib.suppress(Exception):
                 wal = file_size(self.db_path.with_name(self.db_path.name + '-wal'))
-                self.samples.append(
-                    (time.monotonic() - self._t0, self.stored(), file_size(self.db_path), wal, rss_kb(self.pid) or 0)
-                )
+                stored, rss = self.stored(), rss_kb(self.pid) or 0
+                sample = (time.monotonic() - self._t0, stored, file_size(self.db_path), wal, rss)
+                self.samples.append(sample + process_work(self.pid))
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -128,7 +132,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         # Long enough for the slowest machine; stopped as soon as the target count is stored.
         wrk = ['wrk', '-t2', f'-c{args.connections}', '-d3600s', '--timeout=30s', '-s', str(script), server.base + path]
         log(f'{args.mode}: sending until {args.events:,} events are stored ({batch} per request)')
-        with Sampler(db_path, server.pid) as sampler, DashboardReader(server.base, key) as reader:
+        reads: list[tuple[float, str, float]] = []  # (seconds since start, query, ms)
+        t0 = time.monotonic()
+        on_read = lambda name, ms: reads.append((time.monotonic() - t0, name, ms))  # noqa: E731
+        with Sampler(db_path, server.pid) as sampler, DashboardReader(server.base, key, on_read) as reader:
             load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 deadline = time.monotonic() + args.max_minutes * 60
@@ -150,12 +157,17 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     result['tenths'] = []
     for n in range(10):
         window = [s for s in samples if edges[n] <= s[0] <= edges[n + 1]] or [samples[-1]]
+        events = max(1, window[-1][1] - window[0][1])
+        read_ms = {name: [ms for t, q, ms in reads if q == name and edges[n] <= t <= edges[n + 1]] for name in READS}
         result['tenths'].append(
             {
                 'events_per_s': tenth / max(1e-9, edges[n + 1] - edges[n]),
                 'wal_mb_max': mb(max(s[3] for s in window)),
                 'db_plus_wal_mb_max': mb(max(s[2] + s[3] for s in window)),
                 'rss_mb_max': max(s[4] for s in window) / 1024,
+                'written_kb_per_event': (window[-1][5] - window[0][5]) / events / 1024,
+                'cpu_ms_per_event': (window[-1][6] - window[0][6]) / events * 1000,
+                'read_ms': {name: statistics.median(ms) if ms else 0.0 for name, ms in read_ms.items()},
             }
         )
     result['flat_ratio'] = result['tenths'][-1]['events_per_s'] / result['tenths'][0]['events_per_s']
@@ -166,11 +178,16 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
 
 def report(r: dict) -> None:
     print(f'\nSustained {r["mode"]} ingest: {r["events"]:,} events, {r["batch"]} per request, {r["connections"]} conn.')
-    print(f'{"tenth":>6} {"events/s":>10} {"WAL MB":>8} {"db+WAL MB":>10} {"RSS MB":>8}')
+    print(
+        f'{"tenth":>6} {"events/s":>10} {"WAL MB":>8} {"db+WAL MB":>10} {"RSS MB":>8}'
+        f' {"KB written/ev":>14} {"CPU ms/ev":>10}  read ms (median): {", ".join(READS)}'
+    )
     for n, tenth in enumerate(r['tenths'], 1):
         print(
             f'{n:>6} {tenth["events_per_s"]:>10,.0f} {tenth["wal_mb_max"]:>8.0f} '
             f'{tenth["db_plus_wal_mb_max"]:>10.0f} {tenth["rss_mb_max"]:>8.0f}'
+            f' {tenth["written_kb_per_event"]:>14.1f} {tenth["cpu_ms_per_event"]:>10.3f}  '
+            + ' '.join(f'{tenth["read_ms"][name]:>6.1f}' for name in READS)
         )
     checks = [
         ('last tenth / first tenth events/s', r['flat_ratio'], f'≥ {TARGET_FLAT_RATIO}', r['flat_ratio'] >= 0.85),

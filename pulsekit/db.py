@@ -33,6 +33,9 @@ CHECKPOINT_INTERVAL_S = 1.0  # how often the WAL is copied back into the databas
 # journal_size_limit, to which SQLite truncates the file when it starts over, so the -wal file
 # stays near this size plus what arrives in the second it takes to notice (documented bound: 256 MB).
 WAL_RESTART_BYTES = 64 * 1024 * 1024
+# Mapped, the writer ran ~20 % faster while the whole file fit in the map (the first ~60,000 events)
+# and no faster after; unmapped, it runs at the same rate at any size (docs/notes.md, session 10).
+WRITER_MMAP_SIZE = 0
 CATCH_UP_ROUNDS = 2  # extra checkpoint rounds at most before a restart (see Checkpointer.catch_up)
 CATCH_UP_DONE_FRAMES = 256  # a round that copied fewer new frames than this (1 MB) is close enough
 
@@ -46,8 +49,8 @@ SQLITE_PRAGMAS = {
     'journal_size_limit': WAL_RESTART_BYTES,
     'cache_size': -32 * 1024,
     'temp_store': 'memory',
-    # Reads of the first 256 MB through a memory map rather than a read() call per page: the writer's
-    # index inserts read pages all over the file (single-event ingest ~6% faster, p99 lower).
+    # Readers read the first 256 MB through a memory map rather than a read() call per page. The writer
+    # does not (WRITER_MMAP_SIZE): it only reads the right edges of its indexes.
     'mmap_size': 256 * 1024 * 1024,
     'wal_autocheckpoint': 0,  # checkpoints run on their own thread (db.Checkpointer), never inside a commit
     # Debian (and so our image) builds SQLite with secure_delete on: every page freed is zeroed and

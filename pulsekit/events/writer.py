@@ -27,7 +27,7 @@ import orjson
 import peewee as pw
 
 from ..bus import Bus, CommitSummary
-from ..db import SQLITE_PRAGMAS, is_sqlite
+from ..db import SQLITE_PRAGMAS, WRITER_MMAP_SIZE, is_sqlite
 from ..errors import Conflict, InsufficientStorage, InvalidApiKey, InvalidField, Overloaded, PulseKitError
 from . import pg_counting
 from .event_store import INSERT_CHUNK_ROWS, EventStore, IdCollision, Outcome, fresh_events
@@ -195,6 +195,8 @@ class Writer:
 
     def _run(self) -> None:
         self.db.connect(reuse_if_open=True)
+        if self._sqlite:
+            self.db.execute_sql(f'PRAGMA mmap_size = {WRITER_MMAP_SIZE}')
         stored_ids = self._store.stored_ids
         try:
             if stored_ids is not None:

@@ -32,7 +32,8 @@ def test_a_bloom_filter_never_forgets_an_id_and_rarely_claims_a_new_one(monkeypa
     assert len(small.slices) > 1  # grew past its first slice without a rescan
     assert all(i in small for i in ids[:30_000])
     false_maybes = sum(i in small for i in ids[30_000:])
-    assert false_maybes <= 10  # designed for ~0.05 % a slice: 5 of 10,000, a few slices
+    # ~0.05 % a full slice, two full slices: ~10 of 10,000 expected; 30 is off by 1e-7 (Poisson).
+    assert false_maybes <= 30
     full = BloomSlice(1000)
     assert full.nbytes == 1000 * event_ids.BITS_PER_ID // 8 + 1
 

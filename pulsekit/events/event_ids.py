@@ -29,7 +29,6 @@ HASHES = 11  # with 16 bits an id: ~0.05 % false "maybe" when a slice is full
 MIN_SLICE_IDS = 1 << 16
 REBUILD_SLACK = 4  # rebuild once the slices were made for this many times the stored events
 LOAD_BLOCKS = 16  # blocks of seqs read per statement while filling (131,072 ids: ~0.1 s)
-LOOKUP_CHUNK = 500
 REBUILD_CACHE_KB = 1024
 
 
@@ -133,17 +132,9 @@ class StoredIds:
             if self._filter.capacity > REBUILD_SLACK * max(self._stored_estimate(), MIN_SLICE_IDS):
                 self._start_rebuild()
 
-    def lookup(self, hex_ids: list[str]) -> dict[str, int]:
-        """Hex id → project id, for the ids already stored."""
-        candidates = hex_ids if self._filter is None else [h for h in hex_ids if h in self._filter]
-        found: dict[str, int] = {}
-        for start in range(0, len(candidates), LOOKUP_CHUNK):
-            chunk = candidates[start : start + LOOKUP_CHUNK]
-            cursor = self.db.execute_sql(
-                f'SELECT id, project_id FROM events WHERE id IN ({", ".join("?" * len(chunk))})', chunk
-            )
-            found.update((str(row[0]).replace('-', ''), row[1]) for row in cursor.fetchall())
-        return found
+    def maybe_stored(self, hex_ids: list[str]) -> list[str]:
+        """The ids the table may hold (all of them while the filter is not filled): look these up."""
+        return hex_ids if self._filter is None else [h for h in hex_ids if h in self._filter]
 
     @property
     def nbytes(self) -> int:

@@ -61,7 +61,7 @@ class EventStore:
         """Insert the requests' events whose (hex) ids are not in `stored`; empty `stored`: optimistically.
         Returns each request's event ids."""
         fresh = fresh_events(requests, stored)
-        if self.stored_ids is not None and self.stored_ids.lookup([e['id'].hex for _, e in fresh]):
+        if self.stored_ids is not None and self.existing_ids([e['id'].hex for _, e in fresh]):
             raise AlreadyStored
         issue_ids, changes = self._upsert_issues(fresh, out)
         if fresh:
@@ -107,7 +107,7 @@ class EventStore:
     def existing_ids(self, ids: list[str]) -> dict[str, int]:
         """Hex id → project id, for the ids already stored."""
         if self.stored_ids is not None:
-            return self.stored_ids.lookup(ids)
+            ids = self.stored_ids.maybe_stored(ids)
         found: dict[str, int] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]

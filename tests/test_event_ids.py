@@ -1,5 +1,7 @@
 """SQLite keeps event ids unique without a unique index (migration 0012): what ingestion relies on."""
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -38,8 +40,9 @@ def test_a_bloom_filter_never_forgets_an_id_and_rarely_claims_a_new_one(monkeypa
     assert full.nbytes == 1000 * event_ids.BITS_PER_ID // 8 + 1
 
 
-def test_retries_and_conflicts_are_told_apart_after_a_restart(settings):
-    # The filter is filled from the file at start-up: a retry that comes after a restart is still one.
+def test_retries_and_conflicts_are_told_apart_while_and_after_the_filter_fills(settings, monkeypatch):
+    # A thread fills the filter from the file at start-up while the writer goes on: a retry that comes
+    # after a restart is still one, before the filter is in place (exact lookups) and after.
     ids = [uuid.uuid4().hex for _ in range(300)]
     svc = start_services(settings)
     try:
@@ -49,17 +52,45 @@ def test_retries_and_conflicts_are_told_apart_after_a_restart(settings):
     finally:
         svc.close()
 
+    has_read, may_finish = threading.Event(), threading.Event()
+    read_all = StoredIds._read_all
+
+    def held_read_all(db):  # the ids written after the fill read the table must join it too
+        filled = read_all(db)
+        has_read.set()
+        assert may_finish.wait(10)
+        return filled
+
+    monkeypatch.setattr(StoredIds, '_read_all', staticmethod(held_read_all))
     svc = start_services(settings)
     try:
+        stored_ids: StoredIds = svc.writer._store.stored_ids
+        assert has_read.wait(10)
         assert svc.writer.write_sync(mine, _events(ids[:200]), 10) == [str(uuid.UUID(i)) for i in ids[:200]]
-        one_new = uuid.uuid4().hex
-        svc.writer.write_sync(mine, _events([ids[5], one_new]), 10)  # a retry beside a new event
+        during_fill = uuid.uuid4().hex
+        svc.writer.write_sync(mine, _events([ids[5], during_fill]), 10)  # a retry beside a new event
         with pytest.raises(Conflict):
             svc.writer.write_sync(theirs, _events([uuid.uuid4().hex, ids[7]]), 10)
+        assert not stored_ids.is_filled  # all of that was answered without the filter
+
+        may_finish.set()
+        after_fill = []
+        for _ in range(100):  # the filter is swapped in after the writer's next commit
+            after_fill.append(uuid.uuid4().hex)
+            svc.writer.write_sync(mine, _events(after_fill[-1:]), 10)
+            if stored_ids.is_filled:
+                break
+            time.sleep(0.05)
+        assert stored_ids.is_filled and stored_ids.rebuilds == 0
+        assert all(i in stored_ids._filter for i in [*ids, during_fill])  # read from the file, or added meanwhile
+        svc.writer.write_sync(mine, _events([during_fill, ids[9]]), 10)
+        with pytest.raises(Conflict):
+            svc.writer.write_sync(theirs, _events([during_fill]), 10)
         with svc.db.connection_context():
-            assert Event.select().where(Event.project == mine).count() == 301
+            assert Event.select().where(Event.project == mine).count() == 301 + len(after_fill)
             assert Event.select().where(Event.project == theirs).count() == 0  # all or nothing
-            assert Issue.get(Issue.project == mine).event_count == 301  # a retry is never counted twice
+            # A retry is never counted twice.
+            assert Issue.get(Issue.project == mine).event_count == 301 + len(after_fill)
     finally:
         svc.close()
 

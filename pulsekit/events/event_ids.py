@@ -6,12 +6,14 @@ every new id in about a microsecond; only the ids it may hold are looked up in t
 lookup by id probes each block of 8,192 events. No false "not stored" is possible, so no
 duplicate gets in; a false "maybe" costs one lookup.
 
-The filter lives in memory, ~2 bytes an event, and is filled from the table at start-up. It grows
-by slices, so adding never rescans. Retention's deletes leave their ids in it; once the slices
-hold four times more ids than the table, a thread rebuilds it from the table in short reads,
-while the writer goes on (the ids added meanwhile join the new filter when it is swapped in).
+The filter lives in memory, ~2 bytes an event. A thread fills it from the table at start-up, in
+short reads, while the writer goes on: until it is swapped in, every id is looked up (slower,
+still exact), so a big file never holds back the first commits (filling takes ~4 s a million ids).
+It grows by slices, so adding never rescans. Retention's deletes leave their ids in it; once the
+slices hold four times more ids than the table, the same thread's work rebuilds it. Either way,
+the ids inserted while it reads join the new filter when it is swapped in.
 
-Only the writer's thread calls this, apart from the rebuild's thread (see `_rebuild`).
+Only the writer's thread calls this, apart from the filling thread (see `_rebuild`).
 """
 
 from __future__ import annotations
@@ -101,33 +103,28 @@ class StoredIds:
         self._slices_checked = 1  # a new slice is when the filter may have outgrown the table
         self.rebuilds = 0
 
-    def load(self) -> None:
-        """Fill the filter from the table (the writer's thread, before its first commit)."""
-        started = time.perf_counter()
-        self._filter = self._read_all(self.db)
-        self._slices_checked = len(self._filter.slices)
-        log.info(
-            'event id filter: %d ids in %.1fs (%.1f MB)',
-            sum(s.count for s in self._filter.slices), time.perf_counter() - started, self._filter.nbytes / 1e6,
-        )  # fmt: skip
+    def start_filling(self) -> None:
+        """Start filling the filter from the table (the writer's thread, before its first transaction)."""
+        self._start_rebuild()
 
     def add(self, hex_ids: list[str]) -> None:
         """Ids of rows just inserted (a rollback later leaves them here: a false "maybe", harmless)."""
-        if self._filter is None:
-            return
-        for hex_id in hex_ids:
-            self._filter.add(hex_id)
+        if self._filter is not None:
+            for hex_id in hex_ids:
+                self._filter.add(hex_id)
         if self._rebuilding is not None:
             self._added_while_rebuilding.extend(hex_ids)
 
+    @property
+    def is_filled(self) -> bool:
+        return self._filter is not None
+
     def after_commit(self) -> None:
-        """Between two of the writer's transactions: swap in a finished rebuild, or start one. Never
-        inside one: the rebuild would not read the ids its uncommitted rows add."""
-        if self._filter is None:
-            return
+        """Between two of the writer's transactions: swap in a finished fill, or start a rebuild. Never
+        inside one: the fill would not read the ids its uncommitted rows add."""
         if self._rebuilding is not None:
             self._swap_in_rebuilt()
-        elif len(self._filter.slices) > self._slices_checked:
+        elif self._filter is not None and len(self._filter.slices) > self._slices_checked:
             self._slices_checked = len(self._filter.slices)
             if self._filter.capacity > REBUILD_SLACK * max(self._stored_estimate(), MIN_SLICE_IDS):
                 self._start_rebuild()
@@ -158,11 +155,14 @@ class StoredIds:
                 # process's heap after the thread ends (measured: +34 MB a rebuild in the soak).
                 self.db.execute_sql(f'PRAGMA cache_size = -{REBUILD_CACHE_KB}')
                 rebuilt = self._read_all(self.db)
-        except Exception:  # the old filter stays: it only answers "maybe" more often
-            log.exception('event id filter: rebuild failed')
+        except Exception:  # the old filter (or none: every id looked up) stays, slower but exact
+            log.exception('event id filter: filling it failed')
             rebuilt = None
         if rebuilt is not None:
-            log.info('event id filter rebuilt in %.1fs (%.1f MB)', time.perf_counter() - started, rebuilt.nbytes / 1e6)
+            log.info(
+                'event id filter: %d ids in %.1fs (%.1f MB)',
+                sum(s.count for s in rebuilt.slices), time.perf_counter() - started, rebuilt.nbytes / 1e6,
+            )  # fmt: skip
         self._rebuilt = rebuilt or self._filter  # read by the writer's thread once this one ended
 
     def _swap_in_rebuilt(self) -> None:
@@ -171,12 +171,14 @@ class StoredIds:
         self._rebuilding = None
         rebuilt, self._rebuilt = self._rebuilt, None
         if rebuilt is not None and rebuilt is not self._filter:
-            for hex_id in self._added_while_rebuilding:  # inserted after the rebuild began to read
+            for hex_id in self._added_while_rebuilding:  # inserted after the fill began to read
                 rebuilt.add(hex_id)
+            if self._filter is not None:
+                self.rebuilds += 1
             self._filter = rebuilt
-            self.rebuilds += 1
         self._added_while_rebuilding = []
-        self._slices_checked = len(self._filter.slices)
+        if self._filter is not None:
+            self._slices_checked = len(self._filter.slices)
 
     @staticmethod
     def _read_all(db: pw.Database) -> BloomFilter:

@@ -201,8 +201,8 @@ class Writer:
         try:
             if stored_ids is not None:
                 try:
-                    stored_ids.load()
-                except Exception:  # without the filter every id is looked up: slower, still correct
+                    stored_ids.start_filling()
+                except Exception:  # without the filter every id is looked up: slower, still exact
                     log.exception('writer: the event id filter could not be filled')
             while True:
                 group = self._take_group()

@@ -145,17 +145,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def process_work(pid: int) -> tuple[int, float]:
-    """(bytes the process wrote, CPU seconds it used): per event, they show why a rate moves, and
-    unlike the rate they hardly change when other tenants of a shared machine take its cores."""
+def process_work(pid: int) -> tuple[int, float, float]:
+    """(bytes the process wrote, CPU seconds it used, of which in the kernel): per event, they show
+    why a rate moves, and unlike the rate they hardly change when other tenants of a shared machine
+    take its cores. The kernel's share grows when writes need new page-cache pages (see
+    benchmarks/README.md)."""
     try:
         with open(f'/proc/{pid}/io') as f:
             written = next(int(line.split()[1]) for line in f if line.startswith('wchar:'))
         with open(f'/proc/{pid}/stat') as f:
             fields = f.read().rsplit(')', 1)[1].split()
-        return written, (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        tick = os.sysconf('SC_CLK_TCK')
+        return written, (int(fields[11]) + int(fields[12])) / tick, int(fields[12]) / tick
     except (FileNotFoundError, ProcessLookupError, PermissionError, StopIteration):
-        return 0, 0.0
+        return 0, 0.0, 0.0
 
 
 def rss_kb(pid: int, field: str = 'VmRSS') -> int | None:
@@ -221,6 +224,23 @@ def cpu_seconds(pids: list[int]) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total / os.sysconf('SC_CLK_TCK')
+
+
+def host_cpu_ticks() -> tuple[int, int]:
+    """(all CPU time, time stolen by the hypervisor for other guests), in ticks since boot."""
+    try:
+        with open('/proc/stat') as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return (0, 0)
+    return (sum(ticks), ticks[7] if len(ticks) > 7 else 0)
+
+
+def steal_share(start: tuple[int, int], end: tuple[int, int]) -> float | None:
+    """The share of the machine's CPU time the hypervisor gave other guests between two readings."""
+    if 0 in (start[0], end[0]) or end[0] <= start[0]:
+        return None
+    return (end[1] - start[1]) / (end[0] - start[0])
 
 
 def machine_busy_s() -> float:

@@ -53,11 +53,13 @@ from harness import (
     Server,
     cli_json,
     free_port,
+    host_cpu_ticks,
     log,
     make_events,
     mapped_file_kb,
     pulsekit_cmd,
     rss_kb,
+    steal_share,
 )
 
 FIXTURE = Path(__file__).parent / 'fixtures' / 'sentry-python-error.envelope'
@@ -265,23 +267,6 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
         minute.db_bytes = db_path.stat().st_size if db_path.exists() else 0
         minute.wal_bytes = max(minute.wal_bytes, wal.stat().st_size if wal.exists() else 0)
     load.end_cpu_ticks = host_cpu_ticks()
-
-
-def host_cpu_ticks() -> tuple[int, int]:
-    """(all CPU time, time stolen by the hypervisor for other guests), in ticks since boot."""
-    try:
-        with open('/proc/stat') as stat:
-            ticks = [int(value) for value in stat.readline().split()[1:]]
-    except OSError:
-        return (0, 0)
-    return (sum(ticks), ticks[7] if len(ticks) > 7 else 0)
-
-
-def steal_share(start: tuple[int, int], end: tuple[int, int]) -> float | None:
-    """The share of the machine's CPU time the hypervisor gave other guests between two readings."""
-    if 0 in (start[0], end[0]) or end[0] <= start[0]:
-        return None
-    return (end[1] - start[1]) / (end[0] - start[0])
 
 
 def p(values: list[float], q: float) -> float:

@@ -40,6 +40,7 @@ from harness import (
     compact,
     find_database,
     free_port,
+    host_cpu_ticks,
     log,
     make_events,
     process_work,
@@ -47,6 +48,7 @@ from harness import (
     render_wrk_script,
     ro_connect,
     rss_kb,
+    steal_share,
 )
 
 TARGET_WAL_MB = 256
@@ -87,7 +89,7 @@ class Sampler:
                 wal = file_size(self.db_path.with_name(self.db_path.name + '-wal'))
                 stored, rss = self.stored(), rss_kb(self.pid) or 0
                 sample = (time.monotonic() - self._t0, stored, file_size(self.db_path), wal, rss)
-                self.samples.append(sample + process_work(self.pid))
+                self.samples.append(sample + process_work(self.pid) + host_cpu_ticks())
 
     def __enter__(self) -> Sampler:
         self._thread.start()
@@ -167,6 +169,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
                 'rss_mb_max': max(s[4] for s in window) / 1024,
                 'written_kb_per_event': (window[-1][5] - window[0][5]) / events / 1024,
                 'cpu_ms_per_event': (window[-1][6] - window[0][6]) / events * 1000,
+                'sys_ms_per_event': (window[-1][7] - window[0][7]) / events * 1000,
+                'steal': steal_share(window[0][8:10], window[-1][8:10]) or 0.0,
                 'read_ms': {name: statistics.median(ms) if ms else 0.0 for name, ms in read_ms.items()},
             }
         )
@@ -180,13 +184,14 @@ def report(r: dict) -> None:
     print(f'\nSustained {r["mode"]} ingest: {r["events"]:,} events, {r["batch"]} per request, {r["connections"]} conn.')
     print(
         f'{"tenth":>6} {"events/s":>10} {"WAL MB":>8} {"db+WAL MB":>10} {"RSS MB":>8}'
-        f' {"KB written/ev":>14} {"CPU ms/ev":>10}  read ms (median): {", ".join(READS)}'
+        f' {"KB written/ev":>14} {"CPU ms/ev":>10} {"of it sys":>9} {"steal":>6}  read ms (median): {", ".join(READS)}'
     )
     for n, tenth in enumerate(r['tenths'], 1):
         print(
             f'{n:>6} {tenth["events_per_s"]:>10,.0f} {tenth["wal_mb_max"]:>8.0f} '
             f'{tenth["db_plus_wal_mb_max"]:>10.0f} {tenth["rss_mb_max"]:>8.0f}'
-            f' {tenth["written_kb_per_event"]:>14.1f} {tenth["cpu_ms_per_event"]:>10.3f}  '
+            f' {tenth["written_kb_per_event"]:>14.1f} {tenth["cpu_ms_per_event"]:>10.3f}'
+            f' {tenth["sys_ms_per_event"]:>9.3f} {tenth["steal"]:>6.1%}  '
             + ' '.join(f'{tenth["read_ms"][name]:>6.1f}' for name in READS)
         )
     checks = [

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from pulsekit.errors import InvalidApiKey
+from pulsekit.events.event_store import INSERT_CHUNK_ROWS, padded_rows
 from pulsekit.events.ingest import prepare_event
 from pulsekit.events.issues import set_issue_status
 from pulsekit.models import Event, Issue
@@ -163,6 +164,35 @@ def test_a_large_batch_retried_with_new_events_is_stored_and_counted_once(servic
         [issue] = Issue.select()
         assert issue.event_count == 300
         assert services.db.execute_sql('SELECT sum(count) FROM issue_counts_hourly').fetchone()[0] == 300
+
+
+def test_groups_of_every_size_store_exactly_their_events(services):
+    # SQLite pads the INSERT to a few statement sizes (each size stays compiled in the statement cache):
+    # the padding rows must never be stored, counted or announced, on either side of each size.
+    with services.db.connection_context():
+        project = create_project('Shop')
+    announced: list[str] = []
+    services.bus.subscribe(lambda summary: announced.extend(e['id'] for e in summary.events))
+    services.writer.write_sync(project.id, [_error()])  # the issue exists: the one-statement commit from here on
+    sent = announced[:]
+    for size in (1, 2, 16, 17, 19, 21, 99, 100, 101, 257, 499, 500, 501):
+        ids = [str(uuid.uuid4()) for _ in range(size)]
+        assert services.writer.write_sync(project.id, [_error(i) for i in ids]) == ids
+        sent += ids
+
+    assert announced == sent
+    with services.db.connection_context():
+        assert sorted(str(event.id) for event in Event.select(Event.id)) == sorted(sent)
+        [issue] = Issue.select()
+        assert issue.event_count == len(sent)
+        assert services.db.execute_sql('SELECT sum(count) FROM event_counts_hourly').fetchone()[0] == len(sent)
+
+
+def test_statement_sizes_hold_every_group_with_little_padding():
+    # The statement cache keeps one compiled INSERT per size: few sizes, and never more than 28 % padding.
+    sizes = {padded_rows(count) for count in range(1, INSERT_CHUNK_ROWS + 1)}
+    assert len(sizes) <= 32
+    assert all(count <= padded_rows(count) <= count * 1.28 for count in range(1, INSERT_CHUNK_ROWS + 1))
 
 
 def test_an_issue_resolved_meanwhile_comes_back_as_a_regression(services):

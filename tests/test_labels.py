@@ -62,7 +62,7 @@ async def test_a_label_is_added_and_removed_on_the_issue_page(seeded, admin: Use
     [(label_id, _)] = list(picker.options.items())
     picker.set_value(label_id)
     await until(lambda: issue_id in in_db(labels_of_issues, [issue_id]))
-    await admin.should_see(marker='label-customer')
+    await admin.should_see(marker='label-customer', retries=50)
     admin.find(marker='label-customer').trigger('remove')
     await until(lambda: in_db(labels_of_issues, [issue_id]) == {})
 
@@ -71,10 +71,12 @@ async def test_labels_are_managed_on_the_project_page(seeded, admin: User):
     await admin.open(f'/projects/{seeded["shop"]}')
     admin.find(marker='new-label-name').type('flaky')
     admin.find(marker='create-label').click()
-    await admin.should_see(marker='label-row-flaky')
+    # Each click does two database round trips in threads (create, then list): on a busy 2-core machine
+    # with PostgreSQL they once took longer than should_see's default 0.3 s.
+    await admin.should_see(marker='label-row-flaky', retries=50)
     admin.find(marker='new-label-name').type('flaky')
     admin.find(marker='create-label').click()
-    await admin.should_see('A label named "flaky" exists already')
+    await admin.should_see('A label named "flaky" exists already', retries=50)
     [label] = in_db(list_labels, [seeded['shop']])
     admin.find(marker='delete-label-flaky').click()
     await until(lambda: in_db(list_labels, [seeded['shop']]) == [])

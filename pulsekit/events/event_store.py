@@ -28,7 +28,7 @@ INSERT_CHUNK_ROWS = 500  # 500 rows x 18 columns stays under SQLite's 32,766 bou
 # distinct statement text stays compiled in the connection's statement cache (Python's sqlite3 keeps
 # 128), and an INSERT holds ~1.6 KB of compiled program per row (780 KB at 500 rows): with one text
 # per group size, a soak's mixed traffic grew the writer's memory ~3 MB a minute (issue #20).
-STATEMENT_ROWS = (*range(1, 17), 20, 25, 32, 40, 50, 64, 80, 100, 128, 160, 200, 256, 320, 400, 500)
+STATEMENT_ROWS = (*range(1, 17), 20, 25, 32, 40, 50, 64, 80, 100, 128, 160, 200, 256, 320, 400, INSERT_CHUNK_ROWS)
 COPY_MIN_ROWS = 100  # PostgreSQL: from this many events a group's rows go in by COPY (see pg_counting)
 
 Request = tuple[int, list[dict]]  # (project id, its normalised events): one job's worth
@@ -124,8 +124,8 @@ class EventStore:
         if self.stored_ids is not None:
             ids = self.stored_ids.maybe_stored(ids)
         found: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for start in range(0, len(ids), INSERT_CHUNK_ROWS):
+            chunk = ids[start : start + INSERT_CHUNK_ROWS]
             chunk += chunk[-1:] * (padded_rows(len(chunk)) - len(chunk))  # a repeated id changes nothing
             placeholders = ', '.join([self.db.param] * len(chunk))
             cursor = self.db.execute_sql(f'SELECT id, project_id FROM events WHERE id IN ({placeholders})', chunk)

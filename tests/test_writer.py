@@ -88,6 +88,43 @@ def test_events_queued_before_a_task_are_answered_without_waiting_for_it(service
     slow_task.result(10)
 
 
+@pytest.mark.sqlite_only
+def test_requests_arriving_close_together_share_one_commit(services):
+    # A commit writes ~30 pages whatever it holds: at a moderate rate, grouping halves the I/O.
+    services.writer.group_linger_s = 0.5  # wide, so the test does not depend on the machine's speed
+    with services.db.connection_context():
+        project = create_project('Shop')
+    commits_before = services.writer.commits
+    first = threading.Thread(
+        target=services.writer.write_sync, args=(project.id, [prepare_event({'message': 'first'}, NOW)], 10)
+    )
+    first.start()
+    time.sleep(0.1)
+    services.writer.write_sync(project.id, [prepare_event({'message': 'second'}, NOW)], 10)
+    first.join(10)
+    assert services.writer.commits - commits_before == 1
+    assert len(stored_event_ids(services.settings.data_dir)) == 2
+
+
+@pytest.mark.sqlite_only
+def test_full_groups_tasks_and_shutdown_never_wait_for_company(settings):
+    svc = start_services(settings)
+    svc.writer.group_linger_s = 60.0
+    with svc.db.connection_context():
+        project = create_project('Shop')
+    started = time.monotonic()
+    svc.writer.write_sync(project.id, [prepare_event({'message': f'm{i}'}, NOW) for i in range(40)], 10)
+    assert svc.writer.run_task(lambda: 'done').result(10) == 'done'
+    lone = threading.Thread(target=svc.writer.write_sync, args=(project.id, [prepare_event({'message': 'x'}, NOW)]))
+    lone.start()
+    time.sleep(0.1)
+    svc.close()  # stop drains the lone event at once
+    lone.join(10)
+    assert not lone.is_alive()
+    assert time.monotonic() - started < 30
+    assert len(stored_event_ids(settings.data_dir)) == 41
+
+
 def test_stop_drains_queued_writes(settings):
     svc = start_services(settings)
     with svc.db.connection_context():

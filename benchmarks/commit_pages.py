@@ -18,12 +18,13 @@ import datetime as dt
 import shutil
 import sqlite3
 import tempfile
-import uuid
 from pathlib import Path
 
 from harness import log, make_events
+from sqlite_ceiling import StorageSample, fresh_id, sample_from_server_db
 
 from pulsekit.config import Settings
+from pulsekit.db import SQLITE_PRAGMAS, WRITER_MMAP_SIZE
 from pulsekit.events.ingest import prepare_event
 from pulsekit.projects import create_project
 from pulsekit.services import start_services
@@ -47,14 +48,6 @@ def seed_database(data_dir: Path, events: int) -> Path:
     return settings.sqlite_path
 
 
-def new_id(like: bytes | str) -> bytes | str:
-    """A fresh uuid4 in the stored id's form."""
-    u = uuid.uuid4()
-    if isinstance(like, bytes):
-        return u.bytes
-    return str(u) if len(like) == 36 else u.hex
-
-
 def variants(db: sqlite3.Connection) -> dict[str, str | None]:
     """'as stored' plus one variant per index and insert trigger on events: name -> DROP statement."""
     found: dict[str, str | None] = {'as stored': None}
@@ -67,36 +60,32 @@ def variants(db: sqlite3.Connection) -> dict[str, str | None]:
     return found
 
 
-def pages_per_commit(source: Path, work: Path, drop: str | None, per_commit: int, commits: int) -> float:
+def pages_per_commit(
+    source: Path, sample: StorageSample, work: Path, drop: str | None, per_commit: int, commits: int
+) -> float:
     path = work / 'copy.db'
     for suffix in ('', '-wal', '-shm'):
         Path(f'{path}{suffix}').unlink(missing_ok=True)
     shutil.copy(source, path)
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        # The writer's pragmas (pulsekit/db.py) that change what a commit writes.
-        db.execute('PRAGMA journal_mode = wal')
-        db.execute('PRAGMA synchronous = normal')
-        db.execute('PRAGMA secure_delete = fast')
-        db.execute('PRAGMA wal_autocheckpoint = 0')
+        for name, value in {**SQLITE_PRAGMAS, 'mmap_size': WRITER_MMAP_SIZE}.items():  # the writer's connection
+            db.execute(f'PRAGMA {name} = {value}')
         if drop:
             db.execute(drop)
         page_size = db.execute('PRAGMA page_size').fetchone()[0]
-        # (cid, name, type, notnull, default, pk): the INTEGER PRIMARY KEY is left to SQLite, as the server does
-        columns = [c[1] for c in db.execute('PRAGMA table_info(events)') if not (c[5] and c[2].upper() == 'INTEGER')]
-        rows = db.execute(f'SELECT {", ".join(columns)} FROM events ORDER BY seq').fetchall()
-        at = {name: i for i, name in enumerate(columns)}
-        insert = f'INSERT INTO events ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
-        newest = max(r[at['timestamp']] for r in rows)
+        at = {name: i for i, name in enumerate(sample.columns)}
+        insert = f'INSERT INTO events ({", ".join(sample.columns)}) VALUES ({", ".join("?" * len(sample.columns))})'
+        newest = max(r[at['timestamp']] for r in sample.rows)
         taken = 0
 
         def commit() -> None:
             nonlocal taken
             batch = []
             for _ in range(per_commit):
-                row = list(rows[taken % len(rows)])
+                row = list(sample.rows[taken % len(sample.rows)])
                 taken += 1
-                row[at['id']] = new_id(row[at['id']])
+                row[at['id']] = fresh_id(sample.id_kind)
                 row[at['timestamp']] = row[at['received_at']] = newest + taken  # events arrive in time order
                 batch.append(row)
             db.execute('BEGIN')
@@ -126,6 +115,7 @@ def main() -> int:
         source = seed_database(work / 'data', args.seed_events)
         with contextlib.closing(sqlite3.connect(source)) as db:
             names = variants(db)
+        sample = sample_from_server_db(source, limit=args.seed_events)
         per_commit = args.events_per_commit
         print('\nWAL pages a commit writes (per event in brackets), and what dropping each index or trigger')
         print('on events would change, by events per commit')
@@ -134,7 +124,7 @@ def main() -> int:
         for name, drop in names.items():
             cells = []
             for n in per_commit:
-                pages = pages_per_commit(source, work, drop, n, max(args.commits // n, 50))
+                pages = pages_per_commit(source, sample, work, drop, n, max(args.commits // n, 50))
                 if drop is None:
                     base[n] = pages
                     cells.append(f'{pages:7.1f} ({pages / n:5.1f})')

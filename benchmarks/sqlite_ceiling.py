@@ -47,6 +47,12 @@ def id_kind(value: Any) -> str:
     return 'dashed' if len(str(value)) == 36 else 'hex'
 
 
+def fresh_id(kind: str) -> Any:
+    """A new uuid4 in the form the server stores ids (see id_kind)."""
+    u = uuid.uuid4()
+    return {'blob': u.bytes, 'dashed': str(u), 'hex': u.hex}[kind]
+
+
 def sample_from_server_db(db_path: Path, limit: int = 1000) -> StorageSample:
     """The server's own schema (tables, indexes, FTS, triggers) and a sample of its stored rows."""
     with contextlib.closing(ro_connect(db_path)) as db:
@@ -116,10 +122,6 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
     quoted = ', '.join(f'"{c}"' for c in sample.columns)
     insert = f'INSERT INTO events ({quoted}) VALUES ({placeholders})'
 
-    def new_id() -> Any:
-        u = uuid.uuid4()
-        return {'blob': u.bytes, 'dashed': str(u), 'hex': u.hex}[sample.id_kind]
-
     rows = sample.rows
     n = len(rows)
     log(f'sqlite3 ceiling: executemany, {per_tx} rows per transaction, {seconds:.0f} s ({sample.source})')
@@ -132,7 +134,7 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
             row = list(rows[i % n])
             i += 1
             if sample.id_column is not None:
-                row[sample.id_column] = new_id()
+                row[sample.id_column] = fresh_id(sample.id_kind)
             batch.append(row)
         db.execute('BEGIN')
         db.executemany(insert, batch)

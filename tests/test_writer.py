@@ -90,7 +90,7 @@ def test_events_queued_before_a_task_are_answered_without_waiting_for_it(service
 
 @pytest.mark.sqlite_only
 def test_requests_arriving_close_together_share_one_commit(services):
-    # A commit writes ~30 pages whatever it holds: at a moderate rate, grouping halves the I/O.
+    # A commit writes ~30 pages whatever it holds: at a moderate rate, grouping saves I/O.
     services.writer.group_linger_s = 0.5  # wide, so the test does not depend on the machine's speed
     with services.db.connection_context():
         project = create_project('Shop')

@@ -60,43 +60,61 @@ def variants(db: sqlite3.Connection) -> dict[str, str | None]:
     return found
 
 
-def pages_per_commit(
-    source: Path, sample: StorageSample, work: Path, drop: str | None, per_commit: int, commits: int
-) -> float:
-    path = work / 'copy.db'
+class FreshRows:
+    """The sample's rows again, each with a new id and a timestamp after the last: events arriving in
+    time order, as the writer sees them."""
+
+    def __init__(self, sample: StorageSample):
+        self.sample = sample
+        self.at = {name: i for i, name in enumerate(sample.columns)}
+        self.taken = 0
+        self.newest = max(r[self.at['timestamp']] for r in sample.rows)
+        columns = ', '.join(sample.columns)
+        self.insert = f'INSERT INTO events ({columns}) VALUES ({", ".join("?" * len(sample.columns))})'
+
+    def take(self, count: int) -> list[list]:
+        rows, at = [], self.at
+        for _ in range(count):
+            row = list(self.sample.rows[self.taken % len(self.sample.rows)])
+            self.taken += 1
+            row[at['id']] = fresh_id(self.sample.id_kind)
+            row[at['timestamp']] = row[at['received_at']] = self.newest + self.taken
+            rows.append(row)
+        return rows
+
+    def commit(self, db: sqlite3.Connection, count: int) -> None:
+        batch = self.take(count)
+        db.execute('BEGIN')
+        db.executemany(self.insert, batch)
+        db.execute('COMMIT')
+
+
+def writer_copy(source: Path, path: Path) -> sqlite3.Connection:
+    """A fresh copy of `source` at `path`, opened as the server's writer opens its file."""
     for suffix in ('', '-wal', '-shm'):
         Path(f'{path}{suffix}').unlink(missing_ok=True)
     shutil.copy(source, path)
     db = sqlite3.connect(path, isolation_level=None)
+    for name, value in {**SQLITE_PRAGMAS, 'mmap_size': WRITER_MMAP_SIZE}.items():
+        db.execute(f'PRAGMA {name} = {value}')
+    return db
+
+
+def pages_per_commit(
+    source: Path, sample: StorageSample, work: Path, drop: str | None, per_commit: int, commits: int
+) -> float:
+    path = work / 'copy.db'
+    db = writer_copy(source, path)
     try:
-        for name, value in {**SQLITE_PRAGMAS, 'mmap_size': WRITER_MMAP_SIZE}.items():  # the writer's connection
-            db.execute(f'PRAGMA {name} = {value}')
         if drop:
             db.execute(drop)
         page_size = db.execute('PRAGMA page_size').fetchone()[0]
-        at = {name: i for i, name in enumerate(sample.columns)}
-        insert = f'INSERT INTO events ({", ".join(sample.columns)}) VALUES ({", ".join("?" * len(sample.columns))})'
-        newest = max(r[at['timestamp']] for r in sample.rows)
-        taken = 0
-
-        def commit() -> None:
-            nonlocal taken
-            batch = []
-            for _ in range(per_commit):
-                row = list(sample.rows[taken % len(sample.rows)])
-                taken += 1
-                row[at['id']] = fresh_id(sample.id_kind)
-                row[at['timestamp']] = row[at['received_at']] = newest + taken  # events arrive in time order
-                batch.append(row)
-            db.execute('BEGIN')
-            db.executemany(insert, batch)
-            db.execute('COMMIT')
-
+        rows = FreshRows(sample)
         for _ in range(commits // 2):  # the tails of the indexes and FTS5's levels settle first
-            commit()
+            rows.commit(db, per_commit)
         db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
         for _ in range(commits):
-            commit()
+            rows.commit(db, per_commit)
         wal_bytes = Path(f'{path}-wal').stat().st_size - WAL_HEADER
         return wal_bytes / (page_size + WAL_FRAME_HEADER) / commits
     finally:

@@ -18,6 +18,7 @@ import contextlib
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from commit_pages import FreshRows, seed_database, variants, writer_copy
@@ -31,6 +32,26 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+def timed_tenths(db: sqlite3.Connection, rows: FreshRows, args: argparse.Namespace) -> Iterator[tuple]:
+    """Per tenth of the events: (events inserted so far, the commits' seconds sorted, checkpoint seconds)."""
+    per, inserted = args.events_per_commit, 0
+    tenth = max(per, args.events // TENTHS)
+    while inserted < args.events:
+        times: list[float] = []
+        checkpoint_s = 0.0
+        end = min(args.events, inserted + tenth)
+        while inserted < end:
+            start = time.perf_counter()
+            rows.commit(db, per)
+            times.append(time.perf_counter() - start)
+            inserted += per
+            if inserted % args.checkpoint_every < per:
+                start = time.perf_counter()
+                db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+                checkpoint_s += time.perf_counter() - start
+        yield inserted, sorted(times), checkpoint_s
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--events', type=int, default=600_000, help='events inserted (default 600,000)')
@@ -38,7 +59,6 @@ def main() -> int:
     parser.add_argument('--checkpoint-every', type=int, default=6_000, help='events between checkpoints')
     parser.add_argument('--without', metavar='NAME', help='drop this index or insert trigger on events first')
     args = parser.parse_args()
-    per = args.events_per_commit
     with tempfile.TemporaryDirectory(prefix='pulsekit-commit-growth-') as tmp:
         work = Path(tmp)
         log('storing 5,000 events through the writer')
@@ -48,43 +68,25 @@ def main() -> int:
         if args.without and args.without not in drops:
             parser.error(f'--without: one of {", ".join(sorted(drops))}')
         rows = FreshRows(sample_from_server_db(source, limit=5000))
-        db = writer_copy(source, work / 'copy.db')
-        if args.without:
-            db.execute(drops[args.without])
         what = f'without {args.without}' if args.without else 'the schema as it stands'
-        print(f'\n{args.events:,} events in commits of {per}, {what}: commit time per tenth, ms')
-        head = f'{"events":>9} {"commits":>8} {"p50":>6} {"p99":>6} {"p99.9":>6} {"max":>6} {">10 ms":>7}'
-        print(head + '  checkpoints s')
-        tenth = max(per, args.events // TENTHS)
-        firsts: tuple[float, float] | None = None
-        inserted = 0
-        try:
-            while inserted < args.events:
-                times: list[float] = []
-                checkpoint_s = 0.0
-                end = min(args.events, inserted + tenth)
-                while inserted < end:
-                    start = time.perf_counter()
-                    rows.commit(db, per)
-                    times.append(time.perf_counter() - start)
-                    inserted += per
-                    if inserted % args.checkpoint_every < per:
-                        start = time.perf_counter()
-                        db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
-                        checkpoint_s += time.perf_counter() - start
-                times.sort()
-                p50, p99 = percentile(times, 0.5) * 1e3, percentile(times, 0.99) * 1e3
-                firsts = firsts or (p50, p99)
+        print(f'\n{args.events:,} events in commits of {args.events_per_commit}, {what}: commit time per tenth, ms')
+        print(
+            f'{"events":>9} {"commits":>8} {"p50":>6} {"p99":>6} {"p99.9":>6} {"max":>6} {">10 ms":>7}  checkpoints s'
+        )
+        p50s, p99s = [], []
+        with contextlib.closing(writer_copy(source, work / 'copy.db')) as db:
+            if args.without:
+                db.execute(drops[args.without])
+            for inserted, times, checkpoint_s in timed_tenths(db, rows, args):
+                p50s.append(percentile(times, 0.5) * 1e3)
+                p99s.append(percentile(times, 0.99) * 1e3)
                 slow = sum(1 for t in times if t > 0.010)
                 print(
-                    f'{inserted:>9,} {len(times):>8,} {p50:>6.2f} {p99:>6.2f} {percentile(times, 0.999) * 1e3:>6.2f} '
-                    f'{times[-1] * 1e3:>6.1f} {slow:>7}  {checkpoint_s:.1f}',
+                    f'{inserted:>9,} {len(times):>8,} {p50s[-1]:>6.2f} {p99s[-1]:>6.2f} '
+                    f'{percentile(times, 0.999) * 1e3:>6.2f} {times[-1] * 1e3:>6.1f} {slow:>7}  {checkpoint_s:.1f}',
                     flush=True,
                 )
-        finally:
-            db.close()
-        assert firsts is not None
-        print(f'\nlast tenth ÷ first: p50 {p50 / firsts[0]:.2f}, p99 {p99 / firsts[1]:.2f}')
+        print(f'\nlast tenth ÷ first: p50 {p50s[-1] / p50s[0]:.2f}, p99 {p99s[-1] / p99s[0]:.2f}')
     return 0
 
 

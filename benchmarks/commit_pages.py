@@ -48,15 +48,15 @@ def seed_database(data_dir: Path, events: int) -> Path:
     return settings.sqlite_path
 
 
-def variants(db: sqlite3.Connection) -> dict[str, str | None]:
-    """'as stored' plus one variant per index and insert trigger on events: name -> DROP statement."""
-    found: dict[str, str | None] = {'as stored': None}
+def droppable(db: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """Each index and insert trigger on events: name -> (kind, its DROP statement)."""
+    found: dict[str, tuple[str, str]] = {}
     sql = "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'events' AND type IN ('index', 'trigger')"
     for kind, name, text in db.execute(sql + ' ORDER BY type, name'):
         if kind == 'index' and text is not None:  # not an automatic index (a UNIQUE or PRIMARY KEY's)
-            found[f'without index {name}'] = f'DROP INDEX {name}'
+            found[name] = (kind, f'DROP INDEX {name}')
         elif kind == 'trigger' and 'AFTER INSERT ON events' in ' '.join(text.split()):
-            found[f'without trigger {name}'] = f'DROP TRIGGER {name}'
+            found[name] = (kind, f'DROP TRIGGER {name}')
     return found
 
 
@@ -132,7 +132,7 @@ def main() -> int:
         log(f'storing {args.seed_events:,} events through the writer')
         source = seed_database(work / 'data', args.seed_events)
         with contextlib.closing(sqlite3.connect(source)) as db:
-            names = variants(db)
+            names = {'as stored': None} | {f'without {k} {n}': drop for n, (k, drop) in droppable(db).items()}
         sample = sample_from_server_db(source, limit=args.seed_events)
         per_commit = args.events_per_commit
         print('\nWAL pages a commit writes (per event in brackets), and what dropping each index or trigger')

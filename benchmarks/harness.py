@@ -139,6 +139,11 @@ def make_events(count: int, seed: int, now: dt.datetime) -> list[dict[str, Any]]
 # Processes
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The value below which a share q of `values` lies (nearest rank); 0.0 for none."""
+    return sorted(values)[min(len(values) - 1, int(len(values) * q))] if values else 0.0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

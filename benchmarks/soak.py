@@ -57,6 +57,7 @@ from harness import (
     log,
     make_events,
     mapped_file_kb,
+    percentile,
     pulsekit_cmd,
     rss_kb,
     steal_share,
@@ -269,10 +270,6 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
     load.end_cpu_ticks = host_cpu_ticks()
 
 
-def p(values: list[float], q: float) -> float:
-    return sorted(values)[min(len(values) - 1, int(len(values) * q))] if values else 0.0
-
-
 def report(load: Load, turnover: float | None) -> bool:
     minutes = [m for m in load.minutes if m.latencies_ms]
     # steal: CPU the hypervisor gave other guests; late: the sender's worst wake-up delay. Both are the
@@ -286,7 +283,7 @@ def report(load: Load, turnover: float | None) -> bool:
         steal = steal_share(m.cpu_ticks, end)
         print(
             f'{n:>3} {m.accepted_events / 60:>9,.0f} {statistics.median(m.latencies_ms):>7.1f} '
-            f'{p(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.db_map_kb / 1024:>9.0f} '
+            f'{percentile(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.db_map_kb / 1024:>9.0f} '
             f'{m.anon_kb / 1024:>8.0f} {m.db_bytes / 1e6:>7.0f} '
             f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9} '
             f'{"?" if steal is None else f"{steal:.1%}":>6} {m.late_ms:>7.0f}  '
@@ -298,7 +295,8 @@ def report(load: Load, turnover: float | None) -> bool:
     print('\nack latency by kind of request, p50 / p99 ms')
     print(f'{"min":>3}  ' + '  '.join(f'{kind:>15}' for kind in kinds))
     for n, m in enumerate(minutes, 1):
-        cells = [f'{p(m.kind_ms.get(kind, []), 0.5):>7.1f} /{p(m.kind_ms.get(kind, []), 0.99):>6.1f}' for kind in kinds]
+        shares = [m.kind_ms.get(kind, []) for kind in kinds]
+        cells = [f'{percentile(ms, 0.5):>7.1f} /{percentile(ms, 0.99):>6.1f}' for ms in shares]
         print(f'{n:>3}  ' + '  '.join(cells))
     refused: dict[int, int] = {}
     for m in minutes:
@@ -315,8 +313,8 @@ def report(load: Load, turnover: float | None) -> bool:
     rss_dev = max(abs(m.rss_kb / ref.rss_kb - 1) for m in after)
     own_dev = max(abs(m.own_kb / ref.own_kb - 1) for m in after)
     db_map_peak = max(m.db_map_kb for m in minutes) / 1024
-    p99_ref = p(ref.latencies_ms, 0.99)
-    p99_dev = max(abs(p(m.latencies_ms, 0.99) / p99_ref - 1) for m in after)
+    p99_ref = percentile(ref.latencies_ms, 0.99)
+    p99_dev = max(abs(percentile(m.latencies_ms, 0.99) / p99_ref - 1) for m in after)
     wal_peak = max(m.wal_bytes for m in minutes) / 1e6
     checks = [
         ('RSS less the database map, after minute 2, largest deviation', f'{own_dev:+.0%}', own_dev <= TARGET_FLAT),

@@ -42,7 +42,24 @@ def new_page(browser):
     errors: list[str] = []
     page.on('pageerror', lambda exc: errors.append(str(exc)))
     page.js_errors = errors
+    console: list[str] = []
+    page.on('console', lambda msg: console.append(f'{msg.type}: {msg.text}'))
+    page.console_log = console
     return page
+
+
+def settle(page) -> None:
+    """Waits until the page is loaded and its socket is up, so live updates reach it.
+
+    Not 'networkidle' (500 ms with no request in flight): it once ran out its 30 s in CI
+    with both server suites side by side, and a page whose WebSocket connect times out
+    falls back to long polling (nicegui.js) and never goes idle at all.
+    """
+    page.wait_for_load_state('load')
+    try:
+        page.wait_for_function('window.did_handshake === true')
+    except playwright_api.TimeoutError as exc:
+        raise AssertionError(f'{page.url}: no socket handshake; console: {page.console_log[-10:]}') from exc
 
 
 def log_in(page, url: str) -> None:
@@ -120,7 +137,7 @@ def test_hostile_text_renders_as_text_everywhere(tmp_path, browser):
         log_in(page, server.url)
         for path in ('/', '/events', f'/events/{hostile["id"]}', '/issues'):
             page.goto(server.url + path)
-            page.wait_for_load_state('networkidle')
+            settle(page)
             page.get_by_text('onerror', exact=False).first.wait_for()
             assert page.evaluate('window.__xss') is None, path
             assert page.locator('img[onerror]').count() == 0, path
@@ -145,7 +162,7 @@ def test_screenshots_of_every_page_light_and_dark(tmp_path, browser):
     with ServerProcess(data_dir) as server:
         page = new_page(browser)
         page.goto(f'{server.url}/login')
-        page.wait_for_load_state('networkidle')
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / 'login-light.png'))
         log_in(page, server.url)
         for theme in ('light', 'dark'):
@@ -155,19 +172,19 @@ def test_screenshots_of_every_page_light_and_dark(tmp_path, browser):
                 page.wait_for_function("document.body.classList.contains('body--dark')")
             for path in PAGES:
                 page.goto(server.url + path)
-                page.wait_for_load_state('networkidle')
+                settle(page)
                 page.wait_for_timeout(400)  # let charts finish their entry animation
                 name = path.strip('/') or 'home'
                 page.screenshot(path=str(ARTIFACTS / f'{name}-{theme}.png'))
             page.goto(f'{server.url}/issues')
             page.locator('tbody tr a').first.click()
             page.wait_for_url(f'{server.url}/issues/*')
-            page.wait_for_load_state('networkidle')
+            settle(page)
             page.wait_for_timeout(400)
             page.screenshot(path=str(ARTIFACTS / f'issue-detail-{theme}.png'))
             page.get_by_text('Open the latest event →').click()
             page.wait_for_url(f'{server.url}/events/*')
-            page.wait_for_load_state('networkidle')
+            settle(page)
             page.screenshot(path=str(ARTIFACTS / f'event-detail-{theme}.png'), full_page=True)
         assert page.js_errors == []
     shots = sorted(p.name for p in ARTIFACTS.glob('*.png'))

@@ -106,5 +106,8 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *_) -> None:
         self.kill()
+        if exc_type is not None:  # pytest shows stderr of a failing test: what the server said last
+            tail = '\n'.join(self.log().splitlines()[-40:])
+            print(f'--- {self.log_path.name}, last lines ---\n{tail}', file=sys.stderr)

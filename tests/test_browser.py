@@ -5,6 +5,8 @@ Screenshots of every page (1280×800, light and dark) are saved under artifacts/
 
 from __future__ import annotations
 
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -42,10 +44,32 @@ def new_page(browser):
     errors: list[str] = []
     page.on('pageerror', lambda exc: errors.append(str(exc)))
     page.js_errors = errors
-    console: list[str] = []
-    page.on('console', lambda msg: console.append(f'{msg.type}: {msg.text}'))
-    page.console_log = console
+    page.console_log = []
+    page.on('console', lambda msg: page.console_log.append(f'{msg.type}: {msg.text}'))
+    _trace(page)
     return page
+
+
+def _trace(page) -> None:
+    """A timeline on stderr, which pytest shows only for a failing test: documents, slow or failed
+    requests, console lines. `page.inflight` holds the requests not answered yet."""
+    started = time.monotonic()
+    page.inflight = {}
+
+    def note(what: str) -> None:
+        print(f'[browser {time.monotonic() - started:7.2f}s] {what}', file=sys.stderr)
+
+    def finished(request, failure: str | None = None) -> None:
+        took = time.monotonic() - page.inflight.pop(request, time.monotonic())
+        if failure or took > 2:
+            note(f'{request.method} {request.url} took {took:.1f}s{", failed: " + failure if failure else ""}')
+
+    page.on('request', lambda r: page.inflight.__setitem__(r, time.monotonic()))
+    page.on('requestfinished', finished)
+    page.on('requestfailed', lambda r: finished(r, r.failure or 'failed'))
+    page.on('response', lambda r: r.request.resource_type == 'document' and note(f'{r.status} {r.url}'))
+    page.on('load', lambda _: note('load'))
+    page.on('console', lambda msg: note(f'console {msg.type}: {msg.text}'))
 
 
 def settle(page) -> None:
@@ -59,7 +83,8 @@ def settle(page) -> None:
     try:
         page.wait_for_function('window.did_handshake === true')
     except playwright_api.TimeoutError as exc:
-        raise AssertionError(f'{page.url}: no socket handshake; console: {page.console_log[-10:]}') from exc
+        pending = [r.url for r in page.inflight]
+        raise AssertionError(f'{page.url}: no socket handshake; in flight: {pending}') from exc
 
 
 def log_in(page, url: str) -> None:

@@ -44,8 +44,6 @@ def new_page(browser):
     errors: list[str] = []
     page.on('pageerror', lambda exc: errors.append(str(exc)))
     page.js_errors = errors
-    page.console_log = []
-    page.on('console', lambda msg: page.console_log.append(f'{msg.type}: {msg.text}'))
     _trace(page)
     return page
 

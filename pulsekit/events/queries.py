@@ -217,14 +217,6 @@ def _recent_text_matches(f: EventFilter, query: pw.Query, cursor_conds: list, li
     return None
 
 
-def count_events(f: EventFilter) -> int:
-    conds = event_conditions(f)
-    query = Event.select()
-    if conds:
-        query = query.where(*conds)
-    return query.count()
-
-
 def get_event(event_id: str, project_ids: list[int] | None = None) -> dict:
     """One event by its UUID (restricted to `project_ids` when given)."""
     try:

@@ -57,6 +57,7 @@ from harness import (
     log,
     make_events,
     mapped_file_kb,
+    own_cpu_s,
     percentile,
     pulsekit_cmd,
     rss_kb,
@@ -87,6 +88,7 @@ class Minute:
     wal_bytes: int = 0
     late_ms: float = 0.0  # the sender's worst delay past a request's due time: its own stall, not the server's
     cpu_ticks: tuple[int, int] = (0, 0)  # /proc/stat at the minute's first sample: (all, steal)
+    load_cpu_s: float = 0.0  # this process's CPU time at the minute's first sample (see load_cpu_us)
 
     @property
     def latencies_ms(self) -> list[float]:
@@ -128,6 +130,7 @@ class Load:
         self.minutes: list[Minute] = [Minute()]
         self.behind = 0  # requests skipped because MAX_IN_FLIGHT were already waiting
         self.end_cpu_ticks = (0, 0)  # /proc/stat when the sampling stopped (see steal_share)
+        self.end_load_cpu_s = 0.0
 
     def record_read(self, name: str, ms: float) -> None:
         self.minutes[-1].reads_ms.setdefault(name, []).append(ms)
@@ -254,7 +257,7 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
     while not stop.wait(1.0):
         minute = load.minutes[-1]
         if minute.cpu_ticks == (0, 0):
-            minute.cpu_ticks = host_cpu_ticks()
+            minute.cpu_ticks, minute.load_cpu_s = host_cpu_ticks(), own_cpu_s()
         try:
             with urllib.request.urlopen(server.base + HEALTH_PATH, timeout=5) as answer:
                 minute.queue_depths.append(json.loads(answer.read()).get('writer_queue_depth', 0))
@@ -267,7 +270,30 @@ def sample_server(load: Load, server: Server, db_path: Path, stop: threading.Eve
         minute.anon_kb = max(minute.anon_kb, rss_kb(server.pid, 'RssAnon') or 0)
         minute.db_bytes = db_path.stat().st_size if db_path.exists() else 0
         minute.wal_bytes = max(minute.wal_bytes, wal.stat().st_size if wal.exists() else 0)
-    load.end_cpu_ticks = host_cpu_ticks()
+    load.end_cpu_ticks, load.end_load_cpu_s = host_cpu_ticks(), own_cpu_s()
+
+
+def load_cpu_us(load: Load, minutes: list[Minute]) -> list[float]:
+    """This process's CPU time per request sent, minute by minute, in µs (the reader's share included)."""
+    ends = [m.load_cpu_s for m in minutes[1:]] + [load.end_load_cpu_s]
+    return [(end - m.load_cpu_s) * 1e6 / max(1, len(m.latencies_ms)) for m, end in zip(minutes, ends, strict=True)]
+
+
+def rank_correlation(xs: list[float], ys: list[float]) -> float:
+    """Spearman's: 1 when ys rise exactly as xs do, 0 for no relation (ties get their average rank)."""
+
+    def ranks(values: list[float]) -> list[float]:
+        order = sorted(range(len(values)), key=values.__getitem__)
+        result = [0.0] * len(values)
+        for value in set(values):
+            places = [i for i, at in enumerate(order) if values[at] == value]
+            for at in (order[i] for i in places):
+                result[at] = sum(places) / len(places)
+        return result
+
+    if len(xs) < 3:
+        return float('nan')
+    return statistics.correlation(ranks(xs), ranks(ys))
 
 
 def report(load: Load, turnover: float | None) -> bool:
@@ -276,9 +302,10 @@ def report(load: Load, turnover: float | None) -> bool:
     # machine's noise, not the server's: a minute whose p99 jumps with them says little about the server.
     print(f'\n{"min":>3} {"events/s":>9} {"p50 ms":>7} {"p99 ms":>7} {"refused":>8} {"RSS MB":>7} '
           f'{"db map MB":>9} {"heap MB":>8} {"db MB":>7} {"WAL MB":>7} {"queue max":>9} {"steal":>6} '
-          f'{"late ms":>7}  reads p50 ms')  # fmt: skip
+          f'{"late ms":>7} {"load µs":>7}  reads p50 ms')  # fmt: skip
     ends = [m.cpu_ticks for m in minutes[1:]] + [load.end_cpu_ticks]
-    for n, (m, end) in enumerate(zip(minutes, ends, strict=True), 1):
+    load_us = load_cpu_us(load, minutes)
+    for n, (m, end, load_cpu) in enumerate(zip(minutes, ends, load_us, strict=True), 1):
         refused = sum(m.refused.values())
         steal = steal_share(m.cpu_ticks, end)
         print(
@@ -286,7 +313,7 @@ def report(load: Load, turnover: float | None) -> bool:
             f'{percentile(m.latencies_ms, 0.99):>7.1f} {refused:>8} {m.rss_kb / 1024:>7.0f} {m.db_map_kb / 1024:>9.0f} '
             f'{m.anon_kb / 1024:>8.0f} {m.db_bytes / 1e6:>7.0f} '
             f'{m.wal_bytes / 1e6:>7.0f} {max(m.queue_depths, default=0):>9} '
-            f'{"?" if steal is None else f"{steal:.1%}":>6} {m.late_ms:>7.0f}  '
+            f'{"?" if steal is None else f"{steal:.1%}":>6} {m.late_ms:>7.0f} {load_cpu:>7.0f}  '
             + ' '.join(f'{name} {statistics.median(ms):.1f}' for name, ms in sorted(m.reads_ms.items()))
         )
     # The ack latency by kind of request: a batch carries 50 events and an envelope ~18 KB, so they take
@@ -327,6 +354,13 @@ def report(load: Load, turnover: float | None) -> bool:
             growth = (settled[-1].db_bytes - settled[0].db_bytes) / max(1, settled[0].db_bytes)
             checks.append((f'database growth after minute {turnover + 1:.0f}', f'{growth:+.0%}', growth <= 0.2))
     print()
+    # Not a check: how the machine's speed moved. The load generator does the same work per request every
+    # minute, so its CPU time per request rises when the machine runs slower (busy neighbours on the
+    # host; steal does not show it), and the server's p99 has followed it minute by minute.
+    p99s = [percentile(m.latencies_ms, 0.99) for m in minutes[1:]]
+    speed = [us / load_us[1] - 1 for us in load_us[2:]]
+    print(f'  {"load generator CPU per request after minute 2, range":<60} {min(speed):>+8.0%} / {max(speed):+.0%}')
+    print(f'  {"rank correlation of p99 with it, minutes 2 on":<60} {rank_correlation(p99s, load_us[1:]):>8.2f}')
     whole = 'RSS as a whole after minute 2, largest deviation'
     print(f'  {whole:<60} {rss_dev:>+8.0%}  (the database map fills as its pages are read,')
     print(f"  {'':<60} {'':>8}   up to SQLite's mmap_size; peak here {db_map_peak:.0f} MiB)")

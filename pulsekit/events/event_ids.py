@@ -8,7 +8,7 @@ duplicate gets in; a false "maybe" costs one lookup.
 
 The filter lives in memory, ~2 bytes an event. A thread fills it from the table at start-up, in
 short reads, while the writer goes on: until it is swapped in, every id is looked up (slower,
-still exact), so a big file never holds back the first commits (filling took 8.4 s for a million ids).
+still exact), so a big file never holds back the first commits (1.2 s for 404,100 ids, 1.9 s read cold).
 It grows by slices, so adding never rescans. Retention's deletes leave their ids in it; once the
 slices hold four times more ids than the table, the same thread's work rebuilds it. Either way,
 the ids inserted while it reads join the new filter when it is swapped in.

@@ -279,20 +279,16 @@ def load_cpu_us(load: Load, minutes: list[Minute]) -> list[float]:
     return [(end - m.load_cpu_s) * 1e6 / max(1, len(m.latencies_ms)) for m, end in zip(minutes, ends, strict=True)]
 
 
-def rank_correlation(xs: list[float], ys: list[float]) -> float:
-    """Spearman's: 1 when ys rise exactly as xs do, 0 for no relation (ties get their average rank)."""
+def rank_correlation(xs: list[float], ys: list[float]) -> float | None:
+    """Spearman's: 1 when ys rise exactly as xs do, 0 for no relation (ties get their average rank); None
+    under 3 pairs."""
 
     def ranks(values: list[float]) -> list[float]:
-        order = sorted(range(len(values)), key=values.__getitem__)
-        result = [0.0] * len(values)
-        for value in set(values):
-            places = [i for i, at in enumerate(order) if values[at] == value]
-            for at in (order[i] for i in places):
-                result[at] = sum(places) / len(places)
-        return result
+        ordered = sorted(values)
+        return [ordered.index(v) + (ordered.count(v) - 1) / 2 for v in values]
 
     if len(xs) < 3:
-        return float('nan')
+        return None
     return statistics.correlation(ranks(xs), ranks(ys))
 
 
@@ -360,7 +356,9 @@ def report(load: Load, turnover: float | None) -> bool:
     p99s = [percentile(m.latencies_ms, 0.99) for m in minutes[1:]]
     speed = [us / load_us[1] - 1 for us in load_us[2:]]
     print(f'  {"load generator CPU per request after minute 2, range":<60} {min(speed):>+8.0%} / {max(speed):+.0%}')
-    print(f'  {"rank correlation of p99 with it, minutes 2 on":<60} {rank_correlation(p99s, load_us[1:]):>8.2f}')
+    correlation = rank_correlation(p99s, load_us[1:])
+    shown = 'n/a' if correlation is None else f'{correlation:.2f}'
+    print(f'  {"rank correlation of p99 with it, minutes 2 on":<60} {shown:>8}')
     whole = 'RSS as a whole after minute 2, largest deviation'
     print(f'  {whole:<60} {rss_dev:>+8.0%}  (the database map fills as its pages are read,')
     print(f"  {'':<60} {'':>8}   up to SQLite's mmap_size; peak here {db_map_peak:.0f} MiB)")

@@ -166,6 +166,7 @@ def test_hostile_text_renders_as_text_everywhere(tmp_path, browser):
             assert page.locator('img[onerror]').count() == 0, path
             assert page.locator('script', has_text='__xss').count() == 0, path
         page.goto(server.url + '/issues')
+        settle(page)  # a click before the socket's handshake twice led nowhere in CI (docs/notes.md)
         page.locator('a', has_text='onerror').first.click()
         page.wait_for_url(f'{server.url}/issues/*')
         page.get_by_text('Latest stacktrace').wait_for()
@@ -200,6 +201,7 @@ def test_screenshots_of_every_page_light_and_dark(tmp_path, browser):
                 name = path.strip('/') or 'home'
                 page.screenshot(path=str(ARTIFACTS / f'{name}-{theme}.png'))
             page.goto(f'{server.url}/issues')
+            settle(page)
             page.locator('tbody tr a').first.click()
             page.wait_for_url(f'{server.url}/issues/*')
             settle(page)

@@ -34,10 +34,10 @@ def test_a_bloom_filter_never_forgets_an_id_and_rarely_claims_a_new_one(monkeypa
     assert len(small.slices) > 1  # grew past its first slice without a rescan
     assert all(i in small for i in ids[:30_000])
     false_maybes = sum(i in small for i in ids[30_000:])
-    # ~0.05 % a full slice, two full slices: ~10 of 10,000 expected; 30 is off by 1e-7 (Poisson).
-    assert false_maybes <= 30
-    full = BloomSlice(1000)
-    assert full.nbytes == 1000 * event_ids.BITS_PER_ID // 8 + 1
+    # ~0.1 % a full slice, two full and a half-full one: 22 of 10,000 on average (40 runs: 8-33);
+    # 55 is off by 1e-9 (Poisson). A filter that sets or reads the wrong word claims far more.
+    assert false_maybes <= 55
+    assert BloomSlice(1000).nbytes <= 1000 * event_ids.BITS_PER_ID // 8 + 8
 
 
 def test_retries_and_conflicts_are_told_apart_while_and_after_the_filter_fills(settings, monkeypatch):

@@ -6,7 +6,7 @@ every new id in about a microsecond; only the ids it may hold are looked up in t
 lookup by id probes each block of 8,192 events. No false "not stored" is possible, so no
 duplicate gets in; a false "maybe" costs one lookup.
 
-The filter lives in memory, ~2 bytes an event. A thread fills it from the table at start-up, in
+The filter lives in memory, 3 bytes an event. A thread fills it from the table at start-up, in
 short reads, while the writer goes on: until it is swapped in, every id is looked up (slower,
 still exact), so a big file never holds back the first commits (1.2 s for 404,100 ids, 1.9 s read cold).
 It grows by slices, so adding never rescans. Retention's deletes leave their ids in it; once the
@@ -21,13 +21,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from array import array
 
 import peewee as pw
 
 log = logging.getLogger(__name__)
 
-BITS_PER_ID = 16
-HASHES = 11  # with 16 bits an id: ~0.05 % false "maybe" when a slice is full
+BITS_PER_ID = 24
+# Each id sets 6 bits of one 64-bit word, so a probe reads one word per slice, however many slices:
+# ~0.1 % false "maybe" when a slice is full (a classic filter's 11 bits spread over the slice give
+# ~0.05 % at 16 bits an id, but cost a loop per slice: 3.8 against 0.6 us a new id at 1M events).
+WORD_SHIFT = 36  # the salted hash's bits 0-35 pick the 6 bits, 36-63 the word
 MIN_SLICE_IDS = 1 << 16
 REBUILD_SLACK = 4  # rebuild once the slices were made for this many times the stored events
 LOAD_BLOCKS = 16  # blocks of seqs read per statement while filling (131,072 ids: ~0.1 s)
@@ -42,36 +46,34 @@ FILL_BOUNDS_SQL = (
 )
 
 
+def _word_and_bits(key: str) -> tuple[int, int]:
+    h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
+    bits = 1 << (h & 63) | 1 << (h >> 6 & 63) | 1 << (h >> 12 & 63)
+    return h >> WORD_SHIFT, bits | 1 << (h >> 18 & 63) | 1 << (h >> 24 & 63) | 1 << (h >> 30 & 63)
+
+
 class BloomSlice:
-    """A Bloom filter for up to `capacity` keys (str). Python's str hash is salted per process: no
-    client can choose ids that collide on purpose."""
+    """A blocked Bloom filter for up to `capacity` keys (str). Python's str hash is salted per process:
+    no client can choose ids that collide on purpose."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
         self.count = 0
-        self._size = capacity * BITS_PER_ID
-        self._bits = bytearray(self._size // 8 + 1)
+        self.words = array('Q', bytes(8 * (capacity * BITS_PER_ID // 64 + 1)))
+        self.size = len(self.words)
 
     def add(self, key: str) -> None:
-        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
-        a, b, size, bits = h & 0xFFFF_FFFF, (h >> 32) | 1, self._size, self._bits
-        for i in range(HASHES):
-            p = (a + i * b) % size
-            bits[p >> 3] |= 1 << (p & 7)
+        word, bits = _word_and_bits(key)
+        self.words[word % self.size] |= bits
         self.count += 1
 
     def __contains__(self, key: str) -> bool:
-        h = hash(key) & 0xFFFF_FFFF_FFFF_FFFF
-        a, b, size, bits = h & 0xFFFF_FFFF, (h >> 32) | 1, self._size, self._bits
-        for i in range(HASHES):
-            p = (a + i * b) % size
-            if not bits[p >> 3] & (1 << (p & 7)):
-                return False
-        return True
+        word, bits = _word_and_bits(key)
+        return self.words[word % self.size] & bits == bits
 
     @property
     def nbytes(self) -> int:
-        return len(self._bits)
+        return self.words.itemsize * self.size
 
 
 class BloomFilter:
@@ -88,7 +90,11 @@ class BloomFilter:
         last.add(key)
 
     def __contains__(self, key: str) -> bool:
-        return any(key in s for s in self.slices)
+        word, bits = _word_and_bits(key)  # once for every slice
+        for s in self.slices:  # noqa: SIM110  (any() over a generator: 2.0 against 1.5 us at 1M ids)
+            if s.words[word % s.size] & bits == bits:
+                return True
+        return False
 
     @property
     def capacity(self) -> int:

@@ -4,9 +4,9 @@ Starts the real server with a fresh database and keeps wrk sending (~2.5 KB erro
 ids for each) until N events are stored, while a reader polls the read API the way open
 dashboard pages do (events, issues, a search). Every second it samples the stored count
 (`max(rowid)`), the database and `-wal` file sizes and the server's RSS. It prints, per tenth of
-the run, events/s, WAL and RSS; then the last tenth's rate as a ratio of the first's, the WAL's
-peak, and the peak of database + WAL on disk as a ratio of the database at rest (after the
-server stopped and folded the WAL back).
+the run, events/s, WAL and RSS, and how fast the CPU itself was (cpu_probe.py); then the last
+tenth's rate as a ratio of the first's, the WAL's peak, and the peak of database + WAL on disk as a
+ratio of the database at rest (after the server stopped and folded the WAL back).
 
     .venv/bin/python benchmarks/sustained.py                      # batches of 100, 1,000,000 events
     .venv/bin/python benchmarks/sustained.py --mode single        # one event per request
@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+from cpu_probe import CpuProbe
 from harness import (
     BenchError,
     DashboardReader,
@@ -120,7 +121,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
     batch = 1 if args.mode == 'single' else args.batch_size
     path = '/api/v1/events' if batch == 1 else '/api/v1/events/batch'
-    templates = [compact(event) for event in make_events(48, args.seed, dt.datetime.now(dt.UTC))]
+    events = make_events(48, args.seed, dt.datetime.now(dt.UTC))
+    templates = [compact(event) for event in events]
     result: dict = {'mode': args.mode, 'events': args.events, 'batch': batch, 'connections': args.connections}
     with Server('pulsekit', serve, port, workdir, env) as server:
         server.wait_healthy()
@@ -137,7 +139,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         reads: list[tuple[float, str, float]] = []  # (seconds since start, query, ms)
         t0 = time.monotonic()
         on_read = lambda name, ms: reads.append((time.monotonic() - t0, name, ms))  # noqa: E731
-        with Sampler(db_path, server.pid) as sampler, DashboardReader(server.base, key, on_read) as reader:
+        with (
+            Sampler(db_path, server.pid) as sampler,
+            DashboardReader(server.base, key, on_read) as reader,
+            CpuProbe(events) as probe,
+        ):
             load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 deadline = time.monotonic() + args.max_minutes * 60
@@ -172,9 +178,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
                 'sys_ms_per_event': (window[-1][7] - window[0][7]) / events * 1000,
                 'steal': steal_share(window[0][8:10], window[-1][8:10]) or 0.0,
                 'read_ms': {name: statistics.median(ms) if ms else 0.0 for name, ms in read_ms.items()},
+                'probe_ms': probe.median_ms(edges[n], edges[n + 1]),
             }
         )
-    result['flat_ratio'] = result['tenths'][-1]['events_per_s'] / result['tenths'][0]['events_per_s']
+    first, last = result['tenths'][0], result['tenths'][-1]
+    result['flat_ratio'] = last['events_per_s'] / first['events_per_s']
+    # How much of the ratio the CPU's own drift explains: the server ran at the probe's speed.
+    if first['probe_ms'] and last['probe_ms']:
+        result['cpu_speed_ratio'] = first['probe_ms'] / last['probe_ms']
+        result['flat_ratio_at_same_cpu_speed'] = result['flat_ratio'] / result['cpu_speed_ratio']
     result['wal_mb_peak'] = mb(max(s[3] for s in samples))
     result['disk_ratio_peak'] = max(mb(s[2] + s[3]) for s in samples) / result['db_at_rest_mb']
     return result
@@ -184,14 +196,15 @@ def report(r: dict) -> None:
     print(f'\nSustained {r["mode"]} ingest: {r["events"]:,} events, {r["batch"]} per request, {r["connections"]} conn.')
     print(
         f'{"tenth":>6} {"events/s":>10} {"WAL MB":>8} {"db+WAL MB":>10} {"RSS MB":>8}'
-        f' {"KB written/ev":>14} {"CPU ms/ev":>10} {"of it sys":>9} {"steal":>6}  read ms (median): {", ".join(READS)}'
+        f' {"KB written/ev":>14} {"CPU ms/ev":>10} {"of it sys":>9} {"steal":>6} {"probe ms":>8}'
+        f'  read ms (median): {", ".join(READS)}'
     )
     for n, tenth in enumerate(r['tenths'], 1):
         print(
             f'{n:>6} {tenth["events_per_s"]:>10,.0f} {tenth["wal_mb_max"]:>8.0f} '
             f'{tenth["db_plus_wal_mb_max"]:>10.0f} {tenth["rss_mb_max"]:>8.0f}'
             f' {tenth["written_kb_per_event"]:>14.1f} {tenth["cpu_ms_per_event"]:>10.3f}'
-            f' {tenth["sys_ms_per_event"]:>9.3f} {tenth["steal"]:>6.1%}  '
+            f' {tenth["sys_ms_per_event"]:>9.3f} {tenth["steal"]:>6.1%} {tenth["probe_ms"] or 0:>8.2f}  '
             + ' '.join(f'{tenth["read_ms"][name]:>6.1f}' for name in READS)
         )
     checks = [
@@ -208,6 +221,9 @@ def report(r: dict) -> None:
           f' ({r["dashboard_read_failures"]} failed)')  # fmt: skip
     for name, value, target, is_met in checks:
         print(f'  {name:<36} {value:>8.2f}  target {target:<7} {"met" if is_met else "MISSED"}')
+    if 'cpu_speed_ratio' in r:  # information, not a target: the issue's ratio is the one above
+        print(f'  {"CPU speed, last tenth / first (probe)":<36} {r["cpu_speed_ratio"]:>8.2f}')
+        print(f'  {"events/s ratio ÷ CPU speed ratio":<36} {r["flat_ratio_at_same_cpu_speed"]:>8.2f}')
 
 
 def main() -> int:

@@ -33,6 +33,7 @@ import psycopg
 from . import origins
 from .alerts import rules
 from .bus import Bus, CommitSummary
+from .threads import named_thread
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class PostgresBusBridge:
         """Subscribe to local commits and start both threads; waits (bounded) until LISTEN is in place."""
         self._unsubscribe = self.bus.subscribe(self._on_commit)
         for target, name in ((self._listen_loop, 'pulsekit-bus-listen'), (self._send_loop, 'pulsekit-bus-notify')):
-            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread = named_thread(target, name)
             thread.start()
             self._threads.append(thread)
         if not self._listening.wait(wait_s):

@@ -25,6 +25,7 @@ from . import migrations
 from .config import Settings
 from .errors import NotFound
 from .models import SchemaMigration, database_proxy, now_utc
+from .threads import named_thread
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +281,7 @@ class Checkpointer:
         self._fd: int | None = None  # the database file, for sync_file_range (see start)
         self._page_size: int | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name='pulsekit-checkpoint', daemon=True)
+        self._thread = named_thread(self._run, 'pulsekit-checkpoint')
 
     def start(self) -> None:
         self.measure()

@@ -24,6 +24,7 @@ from .errors import InvalidApiKey, InvalidField, NotFound, PermissionDenied
 from .events.queries import format_time
 from .ids import parse_row_id
 from .models import PERMISSIONS, ApiKey, Project, now_utc
+from .threads import named_thread
 
 KEY_PREFIX = 'pk_'
 KEY_RANDOM_CHARS = 32  # letters and digits: 62**32, about 190 bits
@@ -267,7 +268,7 @@ class KeyChangeWatcher:
         # a revocation made in between became the baseline and was never noticed (key valid until its TTL).
         with self.db.connection_context():
             baseline = keys_version()
-        self._thread = threading.Thread(target=self._run, args=(baseline,), name='pulsekit-key-watcher', daemon=True)
+        self._thread = named_thread(self._run, 'pulsekit-key-watcher', (baseline,))
         self._thread.start()
 
     def stop(self) -> None:

@@ -25,6 +25,8 @@ from array import array
 
 import peewee as pw
 
+from ..threads import named_thread
+
 log = logging.getLogger(__name__)
 
 BITS_PER_ID = 24
@@ -156,7 +158,7 @@ class StoredIds:
         """Fill a new filter from the table on a thread: at start-up (the writer's thread, before its first
         transaction) and for a rebuild (see after_commit)."""
         self._added_while_rebuilding = []
-        self._rebuilding = threading.Thread(target=self._rebuild, name='pulsekit-event-ids', daemon=True)
+        self._rebuilding = named_thread(self._rebuild, 'pulsekit-event-ids')
         self._rebuilding.start()
 
     def _rebuild(self) -> None:

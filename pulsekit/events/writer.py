@@ -29,6 +29,7 @@ import peewee as pw
 from ..bus import Bus, CommitSummary
 from ..db import SQLITE_PRAGMAS, WRITER_MMAP_SIZE, is_sqlite
 from ..errors import Conflict, InsufficientStorage, InvalidApiKey, InvalidField, Overloaded, PulseKitError
+from ..threads import named_thread
 from . import pg_counting
 from .event_store import INSERT_CHUNK_ROWS, EventStore, IdCollision, Outcome, fresh_events
 from .storable import id_conflict, unstorable_event_error
@@ -127,7 +128,7 @@ class Writer:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name='pulsekit-writer', daemon=True)
+        self._thread = named_thread(self._run, 'pulsekit-writer')
         self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:

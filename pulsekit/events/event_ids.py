@@ -6,9 +6,10 @@ every new id in about a microsecond; only the ids it may hold are looked up in t
 lookup by id probes each block of 8,192 events. No false "not stored" is possible, so no
 duplicate gets in; a false "maybe" costs one lookup.
 
-The filter lives in memory, 3 bytes an event. A thread fills it from the table at start-up, in
-short reads, while the writer goes on: until it is swapped in, every id is looked up (slower,
-still exact), so a big file never holds back the first commits (1.2 s for 404,100 ids, 1.9 s read cold).
+The filter lives in memory, 3 bytes for each id its slices were made for (3-6 a stored event). A
+thread fills it from the table at start-up, in short reads, while the writer goes on: until it is
+swapped in, every id is looked up (slower, still exact), so a big file never holds back the first
+commits (1.2 s for 404,100 ids, 1.9 s read cold).
 It grows by slices, so adding never rescans. Retention's deletes leave their ids in it; once the
 slices hold four times more ids than the table, the same thread's work rebuilds it. Either way,
 the ids inserted while it reads join the new filter when it is swapped in.
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 BITS_PER_ID = 24
 # Each id sets 6 bits of one 64-bit word, so a probe reads one word per slice, however many slices:
 # ~0.1 % false "maybe" when a slice is full (a classic filter's 11 bits spread over the slice give
-# ~0.05 % at 16 bits an id, but cost a loop per slice: 3.8 against 0.6 us a new id at 1M events).
+# ~0.05 % at 16 bits an id, but cost a loop per slice: 3.8 against 1.5 us a new id at 1M events).
 WORD_SHIFT = 36  # the salted hash's bits 0-35 pick the 6 bits, 36-63 the word
 MIN_SLICE_IDS = 1 << 16
 REBUILD_SLACK = 4  # rebuild once the slices were made for this many times the stored events

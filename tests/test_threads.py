@@ -1,6 +1,8 @@
 """The server's background threads carry their names into the kernel: what `top -H` and perf show."""
 
+import contextlib
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,11 @@ from pulsekit.threads import kernel_name, named_thread
 
 
 def _kernel_names() -> set[str]:
-    return {task.joinpath('comm').read_text().strip() for task in Path('/proc/self/task').iterdir()}
+    names = set()
+    for task in Path('/proc/self/task').iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended since the listing
+            names.add(task.joinpath('comm').read_text().strip())
+    return names
 
 
 def test_a_named_thread_shows_its_short_name_to_the_kernel():
@@ -31,7 +37,10 @@ def test_a_named_thread_shows_its_short_name_to_the_kernel():
 def test_the_writer_and_the_checkpointer_can_be_told_apart_in_top(settings):
     svc = start_services(settings)
     try:
-        names = _kernel_names()
+        # Each thread names itself as it begins to run, which may come just after start() returned.
+        deadline = time.monotonic() + 10
+        while not {'pk-writer', 'pk-checkpoint'} <= (names := _kernel_names()) and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert {'pk-writer', 'pk-checkpoint'} <= names, names
     finally:
         svc.close()

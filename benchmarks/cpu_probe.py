@@ -16,20 +16,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import statistics
-import threading
 import time
 from typing import Any
 
+from harness import BackgroundThread
 
-class CpuProbe:
+
+class CpuProbe(BackgroundThread):
     """(seconds since start, CPU ms of one probe), every `every` seconds, on a thread."""
 
     def __init__(self, events: list[dict[str, Any]], every: float = 2.0, rows: int = 200) -> None:
         self._events, self._every, self._rows = events, every, rows
         self.samples: list[tuple[float, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name='cpu-probe', daemon=True)
         self._t0 = time.monotonic()
+        super().__init__()
 
     def work(self) -> None:
         db = sqlite3.connect(':memory:')
@@ -54,11 +54,3 @@ class CpuProbe:
         """The median probe between two times since start (None: no probe ran then)."""
         window = [ms for t, ms in self.samples if start <= t <= end]
         return statistics.median(window) if window else None
-
-    def __enter__(self) -> CpuProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()

@@ -23,7 +23,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 HEALTH_PATH = '/api/v1/health'
 LUA_TEMPLATE = Path(__file__).resolve().parent / 'ingest.lua.tmpl'
@@ -263,7 +263,26 @@ def own_cpu_s() -> float:
     return self_.ru_utime + self_.ru_stime + children.ru_utime + children.ru_stime
 
 
-class ProcSampler:
+class BackgroundThread:
+    """`_run` on a daemon thread for the length of a `with` block; `_run` returns once `_stop` is set."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class ProcSampler(BackgroundThread):
     """While a phase runs: the peak RSS of process trees (sampled every 50 ms) and their CPU time."""
 
     def __init__(self, pid: int | list[int], interval: float = 0.05) -> None:
@@ -272,21 +291,18 @@ class ProcSampler:
         self.peak_kb = tree_rss_kb(self.pids)
         self.cpu_s = 0.0
         self.wall_s = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pids))
 
-    def __enter__(self) -> ProcSampler:
+    def __enter__(self) -> Self:
         self._cpu0, self._t0 = cpu_seconds(self.pids), time.monotonic()
-        self._thread.start()
-        return self
+        return super().__enter__()
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__exit__(*exc)
         self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pids))
         self.cpu_s = cpu_seconds(self.pids) - self._cpu0
         self.wall_s = time.monotonic() - self._t0
@@ -443,7 +459,7 @@ def ro_connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-class DashboardReader:
+class DashboardReader(BackgroundThread):
     """Polls the read API like open dashboard pages: newest events, issues, a full-text search."""
 
     def __init__(self, base: str, key: str, on_read: Callable[[str, float], None] | None = None) -> None:
@@ -456,8 +472,7 @@ class DashboardReader:
         self.on_read = on_read  # (query name, milliseconds) after each successful read
         self.reads = 0
         self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
 
     def _run(self) -> None:
         while not self._stop.wait(READ_INTERVAL_S):
@@ -472,11 +487,3 @@ class DashboardReader:
                         self.on_read(name, (time.perf_counter() - start) * 1000)
                 except Exception:
                     self.failures += 1
-
-    def __enter__(self) -> DashboardReader:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()

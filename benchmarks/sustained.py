@@ -28,12 +28,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from cpu_probe import CpuProbe
 from harness import (
+    BackgroundThread,
     BenchError,
     DashboardReader,
     Server,
@@ -69,16 +69,15 @@ def file_size(path: Path) -> int:
         return 0
 
 
-class Sampler:
+class Sampler(BackgroundThread):
     """Once a second: (seconds since start, events stored, db bytes, wal bytes, server RSS kB, bytes the
     server wrote, its CPU seconds)."""
 
     def __init__(self, db_path: Path, pid: int) -> None:
         self.db_path, self.pid = db_path, pid
         self.samples: list[tuple[float, int, int, int, int, int, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
         self._t0 = time.monotonic()
+        super().__init__()
 
     def stored(self) -> int:
         with contextlib.closing(ro_connect(self.db_path)) as db:
@@ -91,14 +90,6 @@ class Sampler:
                 stored, rss = self.stored(), rss_kb(self.pid) or 0
                 sample = (time.monotonic() - self._t0, stored, file_size(self.db_path), wal, rss)
                 self.samples.append(sample + process_work(self.pid) + host_cpu_ticks())
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def time_at(samples: list, count: int) -> float:
@@ -121,8 +112,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
     serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
     batch = 1 if args.mode == 'single' else args.batch_size
     path = '/api/v1/events' if batch == 1 else '/api/v1/events/batch'
-    events = make_events(48, args.seed, dt.datetime.now(dt.UTC))
-    templates = [compact(event) for event in events]
+    sample_events = make_events(48, args.seed, dt.datetime.now(dt.UTC))
+    templates = [compact(event) for event in sample_events]
     result: dict = {'mode': args.mode, 'events': args.events, 'batch': batch, 'connections': args.connections}
     with Server('pulsekit', serve, port, workdir, env) as server:
         server.wait_healthy()
@@ -142,7 +133,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         with (
             Sampler(db_path, server.pid) as sampler,
             DashboardReader(server.base, key, on_read) as reader,
-            CpuProbe(events) as probe,
+            CpuProbe(sample_events) as probe,
         ):
             load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:

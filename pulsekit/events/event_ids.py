@@ -56,8 +56,9 @@ def _word_and_bits(key: str) -> tuple[int, int]:
 
 
 class BloomSlice:
-    """A blocked Bloom filter for up to `capacity` keys (str). Python's str hash is salted per process:
-    no client can choose ids that collide on purpose."""
+    """A blocked Bloom filter for up to `capacity` keys (str), asked through BloomFilter, which hashes a key
+    once for all its slices. Python's str hash is salted per process: no client can choose ids that
+    collide on purpose."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
@@ -69,10 +70,6 @@ class BloomSlice:
         word, bits = _word_and_bits(key)
         self.words[word % self.size] |= bits
         self.count += 1
-
-    def __contains__(self, key: str) -> bool:
-        word, bits = _word_and_bits(key)
-        return self.words[word % self.size] & bits == bits
 
     @property
     def nbytes(self) -> int:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench bench-postgres bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained demo
+.PHONY: run test install lint format bench bench-postgres bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained bench-instructions demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +65,7 @@ bench-soak: install
 bench-sustained: install
 	$(BIN)/python benchmarks/sustained.py --mode batch
 	$(BIN)/python benchmarks/sustained.py --mode single --connections 64
+
+## Instructions per stored event at 100,000 and 900,000 events (callgrind: the server's own work, not the machine's speed)
+bench-instructions: install
+	$(BIN)/python benchmarks/instructions_per_event.py $(BENCH_ARGS)

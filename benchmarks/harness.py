@@ -444,6 +444,22 @@ def render_wrk_script(
     )
 
 
+def send_until_stored(wrk: list[str], server: Server, stored: Callable[[], int], target: int, timeout_s: float) -> None:
+    """Run `wrk` (started with a long -d) until `stored()` reaches `target`, then stop it; BenchError past
+    `timeout_s` or when the server dies."""
+    load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while stored() < target:
+            server.check_alive()
+            if time.monotonic() > deadline:
+                raise BenchError(f'{target:,} events were not stored within {timeout_s:.0f} s')
+            time.sleep(0.5)
+    finally:
+        load.terminate()
+        load.wait(30)
+
+
 def find_database(data_dir: Path) -> Path:
     for path in sorted(data_dir.rglob('*.db')) + sorted(data_dir.rglob('*.sqlite*')):
         if path.suffix in {'.db', '.sqlite', '.sqlite3'}:

@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from harness import (
     render_wrk_script,
     ro_connect,
     rss_kb,
+    send_until_stored,
     steal_share,
 )
 
@@ -135,17 +135,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
             DashboardReader(server.base, key, on_read) as reader,
             CpuProbe(sample_events) as probe,
         ):
-            load = subprocess.Popen(wrk, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                deadline = time.monotonic() + args.max_minutes * 60
-                while sampler.stored() < args.events:
-                    server.check_alive()
-                    if time.monotonic() > deadline:
-                        raise BenchError(f'{args.events:,} events were not stored within {args.max_minutes} min')
-                    time.sleep(0.5)
-            finally:
-                load.terminate()
-                load.wait(30)
+            send_until_stored(wrk, server, sampler.stored, args.events, args.max_minutes * 60)
             time.sleep(1.5)  # one more sample after the last commit
         result['dashboard_reads'], result['dashboard_read_failures'] = reader.reads, reader.failures
     # The server stopped gracefully: its checkpointer folded the WAL into the file (TRUNCATE).

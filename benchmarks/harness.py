@@ -475,6 +475,12 @@ def ro_connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def stored_events(db_path: Path) -> int:
+    """Events stored so far (`max(rowid)`: no count over a growing table), read-only beside the server."""
+    with contextlib.closing(ro_connect(db_path)) as db:
+        return db.execute('SELECT coalesce(max(rowid), 0) FROM events').fetchone()[0]
+
+
 class DashboardReader(BackgroundThread):
     """Polls the read API like open dashboard pages: newest events, issues, a full-text search."""
 

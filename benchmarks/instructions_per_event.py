@@ -20,7 +20,6 @@ takes a few minutes, and each measurement of 20,000 events about five.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import re
@@ -44,8 +43,8 @@ from harness import (
     make_events,
     pulsekit_cmd,
     render_wrk_script,
-    ro_connect,
     send_until_stored,
+    stored_events,
 )
 
 BATCH = 100
@@ -54,11 +53,6 @@ FILL_TIMEOUT_S = 1800  # 1M events take ~2 minutes: a fill that stalls is an err
 FILTER_FILLED = 'event id filter: '  # its log line once filled (pulsekit/events/event_ids.py)
 TOTALS = re.compile(r'^totals: (\d+)', re.MULTILINE)
 THREAD = re.compile(r'^thread: (\d+)', re.MULTILINE)
-
-
-def stored(db_path: Path) -> int:
-    with contextlib.closing(ro_connect(db_path)) as db:
-        return db.execute('SELECT coalesce(max(rowid), 0) FROM events').fetchone()[0]
 
 
 class Run:
@@ -95,7 +89,7 @@ class Run:
                 self.key = cli_json(key_cmd, self.env, self.workdir)['key']
                 self.db_path = find_database(self.data_dir)
             assert self.db_path is not None
-            if stored(self.db_path) >= target:
+            if stored_events(self.db_path) >= target:
                 return
             self.fills += 1
             path = '/api/v1/events/batch'
@@ -107,12 +101,12 @@ class Run:
             wrk = ['wrk', '-t2', '-c8', '-d3600s', '--timeout=30s', '-s', str(script), server.base + path]
             log(f'filling to {target:,} events')
             db_path = self.db_path
-            send_until_stored(wrk, server, lambda: stored(db_path), target, FILL_TIMEOUT_S)
+            send_until_stored(wrk, server, lambda: stored_events(db_path), target, FILL_TIMEOUT_S)
 
     def measure(self, count: int) -> tuple[int, dict[int, int]]:
         """Events stored before, and instructions per callgrind thread number for storing `count` more."""
         assert self.db_path is not None
-        before = stored(self.db_path)
+        before = stored_events(self.db_path)
         out_dir = self.workdir / f'callgrind-{before}'
         out_dir.mkdir()
         port = free_port()
@@ -135,8 +129,9 @@ class Run:
             self.send(server.base, count)
             callgrind_control('-i', 'off', str(server.pid))
             callgrind_control('-d', str(server.pid))
-            if stored(self.db_path) - before != count:
-                raise BenchError(f'{count:,} events acknowledged, {stored(self.db_path) - before:,} stored')
+            added = stored_events(self.db_path) - before
+            if added != count:
+                raise BenchError(f'{count:,} events acknowledged, {added:,} stored')
         return before, read_totals(out_dir)
 
     def send(self, base: str, count: int) -> None:

@@ -46,10 +46,10 @@ from harness import (
     process_work,
     pulsekit_cmd,
     render_wrk_script,
-    ro_connect,
     rss_kb,
     send_until_stored,
     steal_share,
+    stored_events,
 )
 
 TARGET_WAL_MB = 256
@@ -80,8 +80,7 @@ class Sampler(BackgroundThread):
         super().__init__()
 
     def stored(self) -> int:
-        with contextlib.closing(ro_connect(self.db_path)) as db:
-            return db.execute('SELECT coalesce(max(rowid), 0) FROM events').fetchone()[0]
+        return stored_events(self.db_path)
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):

@@ -15,13 +15,13 @@ from .databases import settings_for
 
 
 @contextmanager
-def migrated_db(tmp_path: Path):
+def migrated_db(tmp_path: Path, **writer_options):
     """A fresh migrated SQLite database under tmp_path, with a running writer."""
     settings = settings_for(tmp_path)
     db = open_database(settings)
     db.connect(reuse_if_open=True)
     migrate(db)
-    writer = Writer(db, Bus())
+    writer = Writer(db, Bus(), **writer_options)
     writer.start()
     try:
         yield db, writer

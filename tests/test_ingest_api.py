@@ -2,6 +2,7 @@
 
 import asyncio
 import gzip
+import time
 import uuid
 import zlib
 from dataclasses import replace
@@ -9,6 +10,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
+from pulsekit.events.search_index import INDEX_DELAY_S
 from pulsekit.models import Event, Issue
 
 from .conftest import start_api
@@ -190,6 +192,21 @@ async def test_health_reports_database_writer_and_version(api):
     body = response.json()
     assert body['status'] == 'ok' and body['database'] == 'ok' and body['writer_queue_depth'] == 0
     assert body['version']
+
+
+@pytest.mark.sqlite_only  # PostgreSQL's search index is written with each event
+async def test_health_reports_the_events_waiting_for_the_search_index(api):
+    posted_at = time.monotonic()
+    for n in range(3):
+        assert (await post(api, '/api/v1/events', {'message': f'late index {n}'})).status_code == 202
+    lag = (await api.client.get('/api/v1/health')).json()['search_index_lag_events']
+    if time.monotonic() - posted_at < INDEX_DELAY_S:  # else the writer may have indexed them already
+        assert lag == 3
+    deadline = time.monotonic() + 10
+    while lag and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        lag = (await api.client.get('/api/v1/health')).json()['search_index_lag_events']
+    assert lag == 0
 
 
 async def test_ingest_sets_no_cookie(api):

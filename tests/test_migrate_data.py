@@ -31,8 +31,8 @@ from .test_browser import EMAIL, PASSWORD, browser, log_in, new_page  # noqa: F4
 
 WAIT_S = 15.0
 SQLITE_ONLY_ENV = {'DATABASE_URL': ''}  # the source instance: SQLite, whatever this run's database is
-# SQLite's own tables and the FTS5 index (the target builds its own search index).
-NOT_COPIED = ('sqlite_', 'events_fts')  # SQLite's own tables (sequence, stat1) and the search index
+# SQLite's own tables (sequence, stat1) and the full-text index with its mark (the target builds its own).
+NOT_COPIED = ('sqlite_', 'events_fts', 'search_index_state')
 
 
 def pulsekit(data_dir: Path, *args: str, env: dict | None = None, stdin: str | None = None, check: bool = True):

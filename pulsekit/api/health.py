@@ -42,7 +42,11 @@ async def health(request: Request) -> Response:
     }
     if svc.checkpointer is not None:  # SQLite: the disk is ours to watch
         storage = storage_status(svc.checkpointer, svc.settings.min_free_disk_mb)
-        body.update(wal_bytes=storage.wal_bytes, disk_free_bytes=storage.free_disk_bytes)
+        body.update(
+            wal_bytes=storage.wal_bytes,
+            disk_free_bytes=storage.free_disk_bytes,
+            search_index_lag_events=svc.writer.search_index_lag,
+        )
         if is_ok and storage.low_disk_reason:
             is_ok = False
             body.update(status='degraded', reason=storage.low_disk_reason)

@@ -153,6 +153,9 @@ class Health(BaseModel):
     version: str
     wal_bytes: int | None = Field(None, description='SQLite: the size of the write-ahead log')
     disk_free_bytes: int | None = Field(None, description="SQLite: free space on the data directory's disk")
+    search_index_lag_events: int | None = Field(
+        None, description='SQLite: events stored but not yet in the full-text index (searches find them all the same)'
+    )
     reason: str | None = Field(None, description='why the status is degraded')
 
 

@@ -9,6 +9,7 @@ import peewee as pw
 
 from ..db import is_sqlite
 from ..models import Event
+from .search_index import TAIL_TABLE, refresh_tail
 
 _WORD_RE = re.compile(r'[\w.:\-]+\*?', re.UNICODE)
 # A "quoted phrase" or a word, either one negated by a leading '-'.
@@ -75,14 +76,14 @@ def full_text_condition(db: pw.Database, text: str) -> pw.Expression | None:
     if not wanted and not unwanted:
         return None
     if is_sqlite(db):
+        has_tail = refresh_tail(db)
         conds = []
         if wanted:
-            query = fts5_query(wanted)
-            conds.append(Event.seq.in_(pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))))
+            conds.append(Event.seq.in_(_fts5_matches(fts5_query(wanted), has_tail)))
         if unwanted:
             # FTS5's NOT needs a left side, so exclusions are a separate NOT IN.
             query = ' OR '.join(p for p in (_fts5_term(t) for t in unwanted) if p)
-            conds.append(Event.seq.not_in(pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))))
+            conds.append(Event.seq.not_in(_fts5_matches(query, has_tail)))
         return conds[0] if len(conds) == 1 else conds[0] & conds[1]
     query: pw.Node | None = None
     for term in wanted:
@@ -93,17 +94,34 @@ def full_text_condition(db: pw.Database, text: str) -> pw.Expression | None:
     return pw.Expression(pw.SQL(PG_DOCUMENT), '@@', pw.NodeList((query,), parens=True))
 
 
+def _fts5_matches(query: str, has_tail: bool) -> pw.SQL:
+    """The seqs of the events matching an FTS5 query: the index's, and the tail's (search_index.py)."""
+    if not has_tail:
+        return pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))
+    return pw.SQL(
+        f'(SELECT rowid FROM events_fts WHERE events_fts MATCH ? '
+        f'UNION ALL SELECT rowid FROM temp.{TAIL_TABLE} WHERE {TAIL_TABLE} MATCH ?)',
+        (query, query),
+    )
+
+
 def recent_match_seqs(db: pw.Database, text: str, limit: int) -> list[int] | None:
     """The `seq` of the newest (by arrival) events matching every word, at most `limit`; None when
     the text has no words to look up, has exclusions, or the database has no FTS5 index (PostgreSQL)."""
     wanted, unwanted = parse_terms(text)
     if not wanted or unwanted or not is_sqlite(db):
         return None
+    query = fts5_query(wanted)
+    newest = '(SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?)'
+    if refresh_tail(db):  # the tail's events are newer than any the index holds: they come first
+        newest = (
+            f'(SELECT rowid FROM temp.{TAIL_TABLE} WHERE {TAIL_TABLE} MATCH ? '
+            f'UNION ALL SELECT rowid FROM {newest} ORDER BY rowid DESC LIMIT ?)'
+        )
+        params: tuple = (query, query, limit, limit)
+    else:
+        params = (query, limit)
     # One row, a JSON array: fetching the rowids one by one cost a GIL hand-over each, and with
     # thousands of them a search kept taking the GIL from the event loop (ingest's p99 followed).
-    cursor = db.execute_sql(
-        'SELECT json_group_array(rowid) FROM '
-        '(SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?)',
-        (fts5_query(wanted), limit),
-    )
+    cursor = db.execute_sql(f'SELECT json_group_array(rowid) FROM {newest}', params)
     return orjson.loads(cursor.fetchone()[0])

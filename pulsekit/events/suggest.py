@@ -20,6 +20,7 @@ import peewee as pw
 from ..db import is_sqlite
 from ..models import LEVELS, Event, Issue, TagCountHourly
 from .search import PG_DOCUMENT
+from .search_index import TAIL_TABLE, refresh_tail
 from .stats import level_counts
 
 FIELDS = ('level', 'type', 'environment', 'release', 'issue')
@@ -123,13 +124,23 @@ def _words(prefix: str, limit: int) -> list[Suggestion]:
         return []
     if not is_sqlite(db):
         return _recent_words(db, prefix, limit)
-    # fts5vocab over the existing index, in the connection's temp schema: no schema change, nothing stored.
+    # fts5vocab over the existing indexes, in the connection's temp schema: no schema change, nothing
+    # stored. The tail holds the newest events, not yet in the main index (search_index.py).
     db.execute_sql(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.events_fts_terms USING fts5vocab(main, 'events_fts', 'row')"
     )
+    terms = 'SELECT term, doc FROM temp.events_fts_terms WHERE term >= ?1 AND term < ?2'
+    if refresh_tail(db):
+        db.execute_sql(
+            'CREATE VIRTUAL TABLE IF NOT EXISTS temp.events_fts_tail_terms '
+            f"USING fts5vocab(temp, '{TAIL_TABLE}', 'row')"
+        )
+        terms = (
+            f'SELECT term, sum(doc) AS doc FROM ({terms} UNION ALL '
+            'SELECT term, doc FROM temp.events_fts_tail_terms WHERE term >= ?1 AND term < ?2) GROUP BY term'
+        )
     rows = db.execute_sql(
-        'SELECT term, doc FROM temp.events_fts_terms WHERE term >= ? AND term < ? ORDER BY doc DESC LIMIT ?',
-        (prefix, prefix + '\U0010ffff', limit + 1),
+        f'SELECT term, doc FROM ({terms}) ORDER BY doc DESC LIMIT ?3', (prefix, prefix + '\U0010ffff', limit + 1)
     ).fetchall()
     return [Suggestion(term, 'word', doc) for term, doc in rows if term != prefix][:limit]
 

@@ -30,7 +30,7 @@ from ..bus import Bus, CommitSummary
 from ..db import SQLITE_PRAGMAS, WRITER_MMAP_SIZE, is_sqlite
 from ..errors import Conflict, InsufficientStorage, InvalidApiKey, InvalidField, Overloaded, PulseKitError
 from ..threads import named_thread
-from . import pg_counting
+from . import pg_counting, search_index
 from .event_store import INSERT_CHUNK_ROWS, EventStore, IdCollision, Outcome, fresh_events
 from .storable import id_conflict, unstorable_event_error
 
@@ -99,7 +99,14 @@ def _log_failure(what: str, exc: Exception) -> None:
 
 
 class Writer:
-    def __init__(self, db: pw.Database, bus: Bus, max_queue_events: int = 50_000, max_batch_events: int = 5_000):
+    def __init__(
+        self,
+        db: pw.Database,
+        bus: Bus,
+        max_queue_events: int = 50_000,
+        max_batch_events: int = 5_000,
+        index_delay_s: float = search_index.INDEX_DELAY_S,
+    ):
         self.db = db
         self.bus = bus
         # SQLite: the issue and rollup counters are kept by triggers (migration 0005). The writer shares
@@ -125,6 +132,9 @@ class Writer:
         self._next_wal_restart_at = 0.0  # monotonic time before which a busy restart is not retried
         # () -> a reason to refuse events (the disk is nearly full), or None; set by start_services.
         self.storage_guard: Callable[[], str | None] | None = None
+        # SQLite: the full-text index follows the events in chunks, between commits (search_index.py).
+        self._index_schedule = search_index.IndexSchedule(index_delay_s) if self._sqlite else None
+        self.index_chunks = 0  # full-text index chunks committed; for benchmarks
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -145,6 +155,12 @@ class Writer:
     def queue_depth(self) -> int:
         """Events waiting to be committed."""
         return self._queued_events
+
+    @property
+    def search_index_lag(self) -> int | None:
+        """SQLite: events stored that the full-text index does not cover yet (searches read them from
+        a small index of their own meanwhile); None on PostgreSQL."""
+        return self._index_schedule.waiting if self._index_schedule is not None else None
 
     @property
     def is_running(self) -> bool:
@@ -190,9 +206,13 @@ class Writer:
 
     # -- the thread ------------------------------------------------------------------------
     def _take_group(self) -> list[_Job] | None:
+        """The next group to commit; [] when a full-text index chunk is due first; None once stopped."""
         with self._cond:
             while not self._jobs and not self._stopping:
-                self._cond.wait()
+                wait_s = self._index_schedule.due_in_s() if self._index_schedule else None
+                if wait_s == 0:
+                    return []
+                self._cond.wait(wait_s)
             if not self._jobs:
                 return None
             self._linger()
@@ -239,16 +259,21 @@ class Writer:
                     stored_ids.start_filling()
                 except Exception:  # without the filter every id is looked up: slower, still exact
                     log.exception('writer: the event id filter could not be filled')
+            if self._index_schedule is not None:  # events stored before a restart (or a kill) wait for it
+                self._index_search_chunk()
             while True:
                 group = self._take_group()
                 if group is None:
                     return
-                try:
-                    self._commit_group(group)
-                    if stored_ids is not None:
-                        stored_ids.after_commit()
-                except Exception:  # the thread must outlive any one group, or ingestion stops for good
-                    log.exception('writer: a group failed after its commit')
+                if group:
+                    try:
+                        self._commit_group(group)
+                        if stored_ids is not None:
+                            stored_ids.after_commit()
+                    except Exception:  # the thread must outlive any one group, or ingestion stops for good
+                        log.exception('writer: a group failed after its commit')
+                if self._index_schedule is not None and self._index_schedule.due_in_s() == 0:
+                    self._index_search_chunk()
                 if self._is_wal_restart_requested:
                     self._restart_wal()
         finally:
@@ -289,6 +314,20 @@ class Writer:
             self._is_wal_restart_requested = False
             self.wal_restarts += 1
 
+    def _index_search_chunk(self) -> None:
+        # A chunk of its own, between two commits: the requests queued meanwhile wait for it as they
+        # would for one large batch. Should it fail (a full disk), the events stay searchable through
+        # each search's tail, and the chunk is tried again later.
+        try:
+            with self._transaction():
+                indexed = search_index.index_next_chunk(self.db)
+        except Exception as exc:
+            _log_failure('full-text index chunk failed', exc)
+            self._index_schedule.note_failed()
+            return
+        self._index_schedule.note_indexed(indexed)
+        self.index_chunks += 1
+
     def _commit_group(self, group: list[_Job]) -> None:
         if group[0].task is not None:  # a task commits alone (_take_group)
             self._issue_cache.clear()  # it may change issues: their states are read again
@@ -319,6 +358,8 @@ class Writer:
                 job.error = exc
         with self._cond:
             self._queued_events -= sum(job.size for job in group)
+        if self._index_schedule is not None:
+            self._index_schedule.note_stored(len(out.summaries))
         if out.summaries or out.new_issues:
             # Before answering the clients: whoever reads after a 202 finds the commit announced.
             self.bus.publish(CommitSummary(out.summaries, out.new_issues, out.regressed))

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
-from ..db import latest_version, migrate
+from ..db import is_sqlite, latest_version, migrate
+from ..events.search_index import index_everything
 from ..models import Issue
 from .endpoints import (
     MigrateDataError,
@@ -105,3 +106,5 @@ def _copy_all(source: pw.Database, target: pw.Database, report: CopyReport, prog
         copy_table(source, target, Issue, None, overwrite=True)
         advance_sequences(source, target)
         check_counts(source, target)
+        if is_sqlite(target):  # the copied events, in the full-text index before the server starts
+            index_everything(target)

@@ -2,7 +2,8 @@
 
 The server's schema (tables, indexes, FTS5 and its triggers) and a sample of its stored rows
 are copied into a fresh file; what the server does on top of this is what the batch ratio
-measures.
+measures. Since migration 0013 the server indexes events for search in chunks between its
+commits; the ceiling does the same, with the server's own statement, every INDEX_CHUNK_EVENTS rows.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import BenchError, compact, log, machine_busy_s, own_cpu_s, ro_connect
+
+from pulsekit.events.search_index import INDEX_CHUNK_EVENTS, index_next_chunk
 
 FALLBACK_SCHEMA = (
     'CREATE TABLE events (id TEXT PRIMARY KEY, project_id INTEGER NOT NULL, issue_id INTEGER, type TEXT NOT NULL,'
@@ -118,6 +121,7 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
         except sqlite3.OperationalError as exc:
             if 'already exists' not in str(exc):  # FTS5 shadow tables come with their virtual table
                 raise
+    index_chunks = _SearchIndexChunks(db)
     placeholders = ', '.join('?' * len(sample.columns))
     quoted = ', '.join(f'"{c}"' for c in sample.columns)
     insert = f'INSERT INTO events ({quoted}) VALUES ({placeholders})'
@@ -140,6 +144,7 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
         db.executemany(insert, batch)
         db.execute('COMMIT')
         inserted += per_tx
+        index_chunks.after(per_tx)
     elapsed = time.perf_counter() - start
     own = own_cpu_s() - own0
     other = max(0.0, (machine_busy_s() - busy0) - own) / elapsed
@@ -152,3 +157,28 @@ def sqlite_ceiling(sample: StorageSample, workdir: Path, seconds: float, per_tx:
         'source': sample.source,
         'other_processes_cores': other,
     }
+
+
+class _SearchIndexChunks:
+    """The server's full-text index chunks (pulsekit/events/search_index.py), for a schema that has
+    them: a transaction of their own once INDEX_CHUNK_EVENTS rows wait."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._waiting = 0
+        self.is_deferred = bool(
+            db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_index_state'").fetchone()
+        )
+        if self.is_deferred:
+            db.execute('INSERT INTO search_index_state (id, indexed_seq) VALUES (1, 0)')
+
+    def execute_sql(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:  # what index_next_chunk calls
+        return self._db.execute(sql, params)
+
+    def after(self, rows: int) -> None:
+        self._waiting += rows
+        if self.is_deferred and self._waiting >= INDEX_CHUNK_EVENTS:
+            self._db.execute('BEGIN')
+            index_next_chunk(self, INDEX_CHUNK_EVENTS)
+            self._db.execute('COMMIT')
+            self._waiting = 0

@@ -195,3 +195,31 @@ def test_the_upgrade_marks_every_existing_event_as_indexed(tmp_path):
         assert search_index.events_not_indexed(db) == 0
         _check_index_whole(db)
         assert len(_found('legacy')) == 3
+
+
+def test_the_schedule_indexes_on_count_on_time_and_retries_after_a_failure():
+    now = [100.0]
+    schedule = search_index.IndexSchedule(delay_s=1.0, clock=lambda: now[0])
+    assert schedule.due_in_s() is None  # nothing waits: the writer sleeps until a job arrives
+
+    schedule.note_stored(10)
+    assert schedule.due_in_s() == 1.0 and schedule.waiting == 10
+    now[0] += 0.4
+    schedule.note_stored(10)  # later events do not push the first one's deadline back
+    assert schedule.due_in_s() == pytest.approx(0.6)
+    schedule.note_stored(search_index.INDEX_DUE_EVENTS)
+    assert schedule.due_in_s() == 0
+
+    schedule.note_indexed(search_index.INDEX_CHUNK_EVENTS)  # a full chunk: look again at once
+    assert schedule.due_in_s() == 0
+    schedule.note_indexed(20)
+    assert schedule.due_in_s() is None and schedule.waiting == 0
+
+    schedule.note_stored(1)
+    schedule.note_failed()
+    assert schedule.due_in_s() == search_index.INDEX_RETRY_S
+
+    schedule.note_left_unindexed(0)
+    assert schedule.due_in_s() is None
+    schedule.note_left_unindexed(7)
+    assert schedule.due_in_s() == 0 and schedule.waiting == 7

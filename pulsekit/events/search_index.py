@@ -89,6 +89,11 @@ class IndexSchedule:
         self._waiting = 0
         self._due_at: float | None = None
 
+    def note_left_unindexed(self, events: int) -> None:
+        """At start-up: events stored before (a restart, a kill) that the index does not cover, due at once."""
+        self._waiting = events
+        self._due_at = self._clock() if events else None
+
     def note_stored(self, events: int) -> None:
         if events <= 0:
             return

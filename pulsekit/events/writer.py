@@ -259,8 +259,8 @@ class Writer:
                     stored_ids.start_filling()
                 except Exception:  # without the filter every id is looked up: slower, still exact
                     log.exception('writer: the event id filter could not be filled')
-            if self._index_schedule is not None:  # events stored before a restart (or a kill) wait for it
-                self._index_search_chunk()
+            if self._index_schedule is not None:
+                self._index_left_unindexed()
             while True:
                 group = self._take_group()
                 if group is None:
@@ -313,6 +313,17 @@ class Writer:
         else:
             self._is_wal_restart_requested = False
             self.wal_restarts += 1
+
+    def _index_left_unindexed(self) -> None:
+        """At start-up, before any group: events stored before a restart (or a kill) go first."""
+        try:
+            waiting = search_index.events_not_indexed(self.db)
+        except Exception:  # searches read them through their tail all the same; the next chunk finds them
+            log.exception('writer: could not count the events the full-text index does not cover')
+            return
+        self._index_schedule.note_left_unindexed(waiting)
+        if waiting:
+            self._index_search_chunk()
 
     def _index_search_chunk(self) -> None:
         # A chunk of its own, between two commits: the requests queued meanwhile wait for it as they

@@ -55,7 +55,7 @@ def index_everything(db: pw.Database) -> int:
 
 
 def events_not_indexed(db: pw.Database) -> int:
-    """How many events wait for the index (health, tests)."""
+    """How many events wait for the index (the writer at start-up, tests)."""
     (count,) = db.execute_sql(
         'SELECT count(*) FROM events WHERE seq > (SELECT indexed_seq FROM search_index_state)'
     ).fetchone()

@@ -9,7 +9,7 @@ import peewee as pw
 
 from ..db import is_sqlite
 from ..models import Event
-from .search_index import TAIL_TABLE, refresh_tail
+from .search_index import TAIL_MATCHES, refresh_tail
 
 _WORD_RE = re.compile(r'[\w.:\-]+\*?', re.UNICODE)
 # A "quoted phrase" or a word, either one negated by a leading '-'.
@@ -98,11 +98,7 @@ def _fts5_matches(query: str, has_tail: bool) -> pw.SQL:
     """The seqs of the events matching an FTS5 query: the index's, and the tail's (search_index.py)."""
     if not has_tail:
         return pw.SQL('(SELECT rowid FROM events_fts WHERE events_fts MATCH ?)', (query,))
-    return pw.SQL(
-        f'(SELECT rowid FROM events_fts WHERE events_fts MATCH ? '
-        f'UNION ALL SELECT rowid FROM temp.{TAIL_TABLE} WHERE {TAIL_TABLE} MATCH ?)',
-        (query, query),
-    )
+    return pw.SQL(f'(SELECT rowid FROM events_fts WHERE events_fts MATCH ? UNION ALL {TAIL_MATCHES})', (query, query))
 
 
 def recent_match_seqs(db: pw.Database, text: str, limit: int) -> list[int] | None:
@@ -114,10 +110,7 @@ def recent_match_seqs(db: pw.Database, text: str, limit: int) -> list[int] | Non
     query = fts5_query(wanted)
     newest = '(SELECT rowid FROM events_fts WHERE events_fts MATCH ? ORDER BY rowid DESC LIMIT ?)'
     if refresh_tail(db):  # the tail's events are newer than any the index holds: they come first
-        newest = (
-            f'(SELECT rowid FROM temp.{TAIL_TABLE} WHERE {TAIL_TABLE} MATCH ? '
-            f'UNION ALL SELECT rowid FROM {newest} ORDER BY rowid DESC LIMIT ?)'
-        )
+        newest = f'({TAIL_MATCHES} UNION ALL SELECT rowid FROM {newest} ORDER BY rowid DESC LIMIT ?)'
         params: tuple = (query, query, limit, limit)
     else:
         params = (query, limit)

@@ -25,21 +25,22 @@ INDEX_RETRY_S = 5.0  # after a chunk failed (a full disk, say): the events stay 
 
 _COLUMNS = 'message, type, exception_type, exception_value'
 TAIL_TABLE = 'events_fts_tail'  # in each reading connection's temp schema
+TAIL_MATCHES = f'SELECT rowid FROM temp.{TAIL_TABLE} WHERE {TAIL_TABLE} MATCH ?'  # an FTS5 query's seqs there
+_NOT_INDEXED = 'seq > (SELECT indexed_seq FROM search_index_state)'
 
 
 def index_next_chunk(db: pw.Database, max_events: int = INDEX_CHUNK_EVENTS) -> int:
     """Index the oldest events the index does not cover yet, at most `max_events`, inside the caller's
     transaction; how many it indexed."""
     upto, count = db.execute_sql(
-        'SELECT max(seq), count(*) FROM (SELECT seq FROM events '
-        'WHERE seq > (SELECT indexed_seq FROM search_index_state) ORDER BY seq LIMIT ?)',
+        f'SELECT max(seq), count(*) FROM (SELECT seq FROM events WHERE {_NOT_INDEXED} ORDER BY seq LIMIT ?)',
         (max_events,),
     ).fetchone()
     if not count:
         return 0
     db.execute_sql(
         f'INSERT INTO events_fts (rowid, {_COLUMNS}) SELECT seq, {_COLUMNS} FROM events '
-        'WHERE seq > (SELECT indexed_seq FROM search_index_state) AND seq <= ?',
+        f'WHERE {_NOT_INDEXED} AND seq <= ?',
         (upto,),
     )
     db.execute_sql('UPDATE search_index_state SET indexed_seq = ?', (upto,))
@@ -56,9 +57,7 @@ def index_everything(db: pw.Database) -> int:
 
 def events_not_indexed(db: pw.Database) -> int:
     """How many events wait for the index (the writer at start-up, tests)."""
-    (count,) = db.execute_sql(
-        'SELECT count(*) FROM events WHERE seq > (SELECT indexed_seq FROM search_index_state)'
-    ).fetchone()
+    (count,) = db.execute_sql(f'SELECT count(*) FROM events WHERE {_NOT_INDEXED}').fetchone()
     return count
 
 
@@ -72,8 +71,7 @@ def refresh_tail(db: pw.Database) -> bool:
     )
     db.execute_sql(f"INSERT INTO temp.{TAIL_TABLE} ({TAIL_TABLE}) VALUES ('delete-all')")
     cursor = db.execute_sql(
-        f'INSERT INTO temp.{TAIL_TABLE} (rowid, {_COLUMNS}) SELECT seq, {_COLUMNS} FROM events '
-        'WHERE seq > (SELECT indexed_seq FROM search_index_state)'
+        f'INSERT INTO temp.{TAIL_TABLE} (rowid, {_COLUMNS}) SELECT seq, {_COLUMNS} FROM events WHERE {_NOT_INDEXED}'
     )
     return cursor.rowcount > 0
 

@@ -134,7 +134,7 @@ class Writer:
         self.storage_guard: Callable[[], str | None] | None = None
         # SQLite: the full-text index follows the events in chunks, between commits (search_index.py).
         self._index_schedule = search_index.IndexSchedule(index_delay_s) if self._sqlite else None
-        self.index_chunks = 0  # full-text index chunks committed; for benchmarks
+        self.index_chunks = 0  # full-text index chunks committed; for tests
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint format bench bench-postgres bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained bench-instructions demo
+.PHONY: run test install lint format bench bench-postgres bench-dashboard bench-sentry bench-alerts bench-soak bench-sustained bench-paired bench-instructions demo
 
 $(BIN)/pulsekit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,17 @@ bench-soak: install
 bench-sustained: install
 	$(BIN)/python benchmarks/sustained.py --mode batch
 	$(BIN)/python benchmarks/sustained.py --mode single --connections 64
+
+## Issue #20's ratios read on two servers at once, so the machine's drift cancels: the first and the
+## last 100,000 of 1,000,000 events (batches, then single events), then an old server's last soak minute
+## beside a young one's minute 2 (growth, then retention). About 30 minutes.
+bench-paired: install
+	@failed=0; \
+	$(BIN)/python benchmarks/paired_flatness.py --mode batch || failed=1; \
+	$(BIN)/python benchmarks/paired_flatness.py --mode single --connections 32 || failed=1; \
+	$(BIN)/python benchmarks/paired_soak.py --minutes $(SOAK_MINUTES) || failed=1; \
+	$(BIN)/python benchmarks/paired_soak.py --minutes $(SOAK_MINUTES) --turnover 0.5 || failed=1; \
+	test $$failed = 0  # every run goes on when one misses a target
 
 ## Instructions per stored event at 100,000 and 900,000 events (callgrind: the server's own work, not the machine's speed)
 bench-instructions: install

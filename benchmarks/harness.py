@@ -21,7 +21,8 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -164,6 +165,21 @@ def process_work(pid: int) -> tuple[int, float, float]:
         return written, (int(fields[11]) + int(fields[12])) / tick, int(fields[12]) / tick
     except (FileNotFoundError, ProcessLookupError, PermissionError, StopIteration):
         return 0, 0.0, 0.0
+
+
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds (user + kernel) of each of the process's threads so far, summed by thread name
+    (`comm`: pk-writer, pk-checkpoint...; the event loop keeps the process's name)."""
+    tick, threads = os.sysconf('SC_CLK_TCK'), {}
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        for task in os.scandir(f'/proc/{pid}/task'):
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                with open(f'{task.path}/stat') as f:
+                    head, tail = f.read().rsplit(')', 1)
+                fields = tail.split()
+                name = head.split('(', 1)[1]
+                threads[name] = threads.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return threads
 
 
 def rss_kb(pid: int, field: str = 'VmRSS') -> int | None:
@@ -371,6 +387,44 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self._log.close()
+
+
+@dataclass
+class ProjectServer:
+    """A running server with one project and a key that may ingest and read."""
+
+    server: Server
+    data_dir: Path
+    project: dict[str, Any]
+    key: str
+
+
+def serve_project(
+    name: str,
+    home: Path,
+    stack: contextlib.ExitStack,
+    env: dict[str, str] | None = None,
+    project_args: Sequence[str] = (),
+) -> ProjectServer:
+    """Start a server on a fresh data directory under `home` (stopped when `stack` closes), with rate
+    limits off, and create project `name` (`project_args`: more `project create` options) and its key."""
+    cli = pulsekit_cmd(None)
+    data_dir = home / 'data'
+    data_dir.mkdir(parents=True)
+    env = {
+        **os.environ,
+        'NICEGUI_STORAGE_PATH': str(home / 'nicegui'),
+        'PULSEKIT_RATE_LIMIT_EVENTS_PER_S': '0',
+        **(env or {}),
+    }
+    port = free_port()
+    serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
+    server = stack.enter_context(Server(name, serve, port, home, env))
+    server.wait_healthy()
+    opts = ['--data-dir', str(data_dir), '--json']
+    project = cli_json([*cli, 'project', 'create', name, *project_args, *opts], env, home)
+    key_cmd = [*cli, 'key', 'create', '--project', project['slug'], '--permissions', 'ingest,read', *opts]
+    return ProjectServer(server, data_dir, project, cli_json(key_cmd, env, home)['key'])
 
 
 # ...Error, ...Exception, and psycopg's named ones (psycopg.errors.DeadlockDetected: ...)

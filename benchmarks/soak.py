@@ -292,7 +292,8 @@ def rank_correlation(xs: list[float], ys: list[float]) -> float | None:
     return statistics.correlation(ranks(xs), ranks(ys))
 
 
-def report(load: Load, turnover: float | None) -> bool:
+def print_minutes(load: Load) -> list[Minute]:
+    """The minute-by-minute table and the ack latency by kind; returns the minutes that saw requests."""
     minutes = [m for m in load.minutes if m.latencies_ms]
     # steal: CPU the hypervisor gave other guests; late: the sender's worst wake-up delay. Both are the
     # machine's noise, not the server's: a minute whose p99 jumps with them says little about the server.
@@ -329,6 +330,12 @@ def report(load: Load, turnover: float | None) -> bool:
         print(f'refused requests by status (0: connection failed): {dict(sorted(refused.items()))}')
     if load.behind:
         print(f'(the sender fell behind: {load.behind} requests skipped with {MAX_IN_FLIGHT} waiting for answers)')
+    return minutes
+
+
+def report(load: Load, turnover: float | None) -> bool:
+    minutes = print_minutes(load)
+    load_us = load_cpu_us(load, minutes)
     if len(minutes) < 3:
         print('too short to judge flatness (needs 3 minutes or more)')
         return True

@@ -214,6 +214,8 @@ def main() -> int:
     parser.add_argument('--seed', type=int, default=7)
     parser.add_argument('--keep', action='store_true', help='keep the run directory')
     args = parser.parse_args()
+    if not 0 < args.window < args.events:
+        parser.error('--window must be above 0 and below --events')
     if not shutil.which('wrk'):
         log('wrk is not installed (Debian: apt-get install wrk)')
         return 2

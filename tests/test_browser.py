@@ -87,6 +87,7 @@ def settle(page) -> None:
 
 def log_in(page, url: str) -> None:
     page.goto(f'{url}/login')
+    settle(page)  # the button's click travels over the socket: before the handshake it was lost in CI
     page.get_by_label('E-mail').fill(EMAIL)
     page.get_by_label('Password').fill(PASSWORD)
     page.get_by_role('button', name='Log in').click()
@@ -103,6 +104,7 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
     with ServerProcess(data_dir) as server:
         page = new_page(browser)
         page.goto(f'{server.url}/events')
+        settle(page)
         page.get_by_label('Admin e-mail').fill(EMAIL)
         page.get_by_label('Password (8+ characters)').fill(PASSWORD)
         page.get_by_label('Repeat password').fill(PASSWORD)
@@ -117,6 +119,7 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
 
         _, key = create_project_and_key(data_dir)
         page.goto(f'{server.url}/events')
+        settle(page)  # the live row below comes over the socket
         page.get_by_text('No events yet').wait_for()
         page.screenshot(path=str(ARTIFACTS / 'events-empty-light.png'))
         event = error_event('division by zero in ratio')
@@ -127,6 +130,7 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
 
         row.click()
         page.wait_for_url(f'{server.url}/events/{event["id"]}')
+        settle(page)
         failing = page.locator('.pk-src .hll')
         failing.first.wait_for()
         assert 'return a / b' in failing.first.inner_text()
@@ -134,6 +138,7 @@ def test_setup_login_live_event_detail_and_resolve(tmp_path, browser):
 
         page.get_by_role('button', name='Open issue').click()
         page.wait_for_url(f'{server.url}/issues/*')
+        settle(page)
         page.get_by_role('button', name='Resolve').click()
         page.get_by_text('resolved', exact=True).wait_for()
         assert page.js_errors == []

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import shutil
 import statistics
 import sys
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import BenchError, DashboardReader, Server, log, percentile, serve_project
-from soak import TARGET_FLAT, TARGET_WAL_MB, Load, Minute, print_minutes, sample_server
+from soak import TARGET_FLAT, TARGET_WAL_MB, Load, Minute, print_minutes, sample_server, turnover_settings
 
 YOUNG_MINUTES = 2  # young's minute 2 is the reference, as minute 2 is in soak.py
 
@@ -56,10 +55,7 @@ class Soaked:
 
 
 def start(name: str, workdir: Path, args: argparse.Namespace, stack: contextlib.ExitStack) -> Soaked:
-    env, age, retention = {}, dt.timedelta(0), []
-    if args.turnover is not None:  # as soak.py: events stamped so that they age out after --turnover minutes
-        env = {'PULSEKIT_RETENTION_INTERVAL_S': '30', 'PULSEKIT_RETENTION_FIRST_RUN_S': '30'}
-        age, retention = dt.timedelta(days=1) - dt.timedelta(minutes=args.turnover), ['--retention-days', '1']
+    env, age, retention = turnover_settings(args.turnover)
     ready = serve_project(name, workdir / name, stack, env, retention)
     server, key, project, data_dir = ready.server, ready.key, ready.project, ready.data_dir
     load = Load(server.base, key, project['id'], args.rate, age)

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import gzip
 import json
-import os
 import random
 import shutil
 import statistics
@@ -51,16 +51,14 @@ from harness import (
     BenchError,
     DashboardReader,
     Server,
-    cli_json,
-    free_port,
     host_cpu_ticks,
     log,
     make_events,
     mapped_file_kb,
     own_cpu_s,
     percentile,
-    pulsekit_cmd,
     rss_kb,
+    serve_project,
     steal_share,
 )
 
@@ -374,6 +372,15 @@ def report(load: Load, turnover: float | None) -> bool:
     return all(is_met for _, _, is_met in checks)
 
 
+def turnover_settings(turnover: float | None) -> tuple[dict[str, str], dt.timedelta, list[str]]:
+    """(server environment, how far back events are stamped, `project create` options) for --turnover
+    (see the module doc); nothing special without it."""
+    if turnover is None:
+        return {}, dt.timedelta(0), []
+    env = {'PULSEKIT_RETENTION_INTERVAL_S': '30', 'PULSEKIT_RETENTION_FIRST_RUN_S': '30'}
+    return env, dt.timedelta(days=1) - dt.timedelta(minutes=turnover), ['--retention-days', '1']
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--minutes', type=float, default=10, help='how long to run (default 10)')
@@ -381,23 +388,11 @@ def main() -> int:
     parser.add_argument('--turnover', type=float, help='minutes after which data ages out (retention mode)')
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix='pulsekit-soak-'))
-    cli = pulsekit_cmd(None)
-    data_dir = workdir / 'data'
-    env = {**os.environ, 'NICEGUI_STORAGE_PATH': str(workdir / 'nicegui'), 'PULSEKIT_RATE_LIMIT_EVENTS_PER_S': '0'}
-    age = dt.timedelta(0)
-    if args.turnover is not None:
-        env |= {'PULSEKIT_RETENTION_INTERVAL_S': '30', 'PULSEKIT_RETENTION_FIRST_RUN_S': '30'}
-        age = dt.timedelta(days=1) - dt.timedelta(minutes=args.turnover)
-    port = free_port()
-    serve = [*cli, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', str(data_dir)]
+    env, age, project_args = turnover_settings(args.turnover)
     try:
-        with Server('pulsekit', serve, port, workdir, env) as server:
-            server.wait_healthy()
-            opts = ['--data-dir', str(data_dir), '--json']
-            retention = ['--retention-days', '1'] if args.turnover is not None else []
-            project = cli_json([*cli, 'project', 'create', 'soak', *retention, *opts], env, workdir)
-            key_cmd = [*cli, 'key', 'create', '--project', project['slug'], '--permissions', 'ingest,read', *opts]
-            key = cli_json(key_cmd, env, workdir)['key']
+        with contextlib.ExitStack() as stack:
+            ready = serve_project('soak', workdir, stack, env, project_args)
+            server, key, project, data_dir = ready.server, ready.key, ready.project, ready.data_dir
             load = Load(server.base, key, project['id'], args.rate, age)
             stop = threading.Event()
             sampler = threading.Thread(target=sample_server, args=(load, server, data_dir / 'pulsekit.db', stop))
